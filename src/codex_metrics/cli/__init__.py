@@ -1,0 +1,1 @@
+"""The command-line interface: thin shells over the library."""

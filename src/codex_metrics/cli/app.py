@@ -1,0 +1,32 @@
+"""The ``codex-metrics`` command: a root Typer app with one sub-app per command group.
+
+Library errors become one line on stderr and exit code 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from codex_metrics.cli import lake as lake_cmd
+from codex_metrics.errors import CodexMetricsError
+
+app = typer.Typer(
+    name="codex-metrics",
+    help="Measure AI coding assistants: simulate or ingest telemetry, compute metrics, "
+    "analyse experiments, evaluate code.\n\nExample: codex-metrics simulate --developers 500 --days 30",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(lake_cmd.app, name="lake")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``codex-metrics`` script."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except CodexMetricsError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        sys.exit(2)

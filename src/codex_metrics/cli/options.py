@@ -1,0 +1,91 @@
+"""The shared command-line options of DESIGN.md, defined once and reused by every command."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from codex_metrics.config import Settings, load_settings
+from codex_metrics.errors import ParameterError
+
+__all__ = [
+    "ByOption",
+    "EngineOption",
+    "FilterOption",
+    "FormatOption",
+    "GrainOption",
+    "LakeOption",
+    "OutputOption",
+    "SinceOption",
+    "UntilOption",
+    "parse_filters",
+    "settings_for",
+]
+
+LakeOption = Annotated[
+    Path | None,
+    typer.Option("--lake", help="Lake directory (default: config, then ./codex-metrics-lake).",
+                 show_default=False),
+]
+SinceOption = Annotated[
+    str | None, typer.Option("--since", help="First day included, YYYY-MM-DD (UTC).", show_default=False)
+]
+UntilOption = Annotated[
+    str | None, typer.Option("--until", help="Last day included, YYYY-MM-DD (UTC).", show_default=False)
+]
+GrainOption = Annotated[
+    str, typer.Option("--grain", help="Time grain: day, week (ISO) or month.")
+]
+ByOption = Annotated[
+    str | None, typer.Option("--by", help="Group by these dimensions, comma-separated.", show_default=False)
+]
+FilterOption = Annotated[
+    list[str] | None,
+    typer.Option("--filter", help="Keep rows where DIM=VALUE (repeatable).", show_default=False),
+]
+FormatOption = Annotated[str, typer.Option("--format", help="Output format: table, csv or json.")]
+OutputOption = Annotated[
+    Path | None, typer.Option("--output", help="Write to this file instead of stdout.", show_default=False)
+]
+EngineOption = Annotated[
+    str | None, typer.Option("--engine", help="Query engine: duckdb or spark.", show_default=False)
+]
+
+Grain = Literal["day", "week", "month"]
+OutputFormat = Literal["table", "csv", "json"]
+
+
+def settings_for(*, lake: Path | None = None, engine: str | None = None) -> Settings:
+    """Settings from config and environment, with the command-line options applied on top."""
+    return load_settings().with_overrides(lake_path=lake, engine=engine)
+
+
+def parse_day(value: str | None, option: str) -> date | None:
+    """Parse a ``--since``/``--until`` value."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ParameterError(option, f"{value!r} is not a date; use YYYY-MM-DD") from None
+
+
+def parse_choice(value: str, option: str, choices: tuple[str, ...]) -> str:
+    """Check a value against its allowed choices."""
+    if value not in choices:
+        raise ParameterError(option, f"{value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def parse_filters(values: list[str] | None) -> dict[str, list[str]]:
+    """Parse repeated ``--filter DIM=VALUE`` options (repeating a DIM means any of the values)."""
+    filters: dict[str, list[str]] = {}
+    for item in values or []:
+        dim, sep, value = item.partition("=")
+        if not sep or not dim or not value:
+            raise ParameterError("--filter", f"{item!r} is not DIM=VALUE (e.g. --filter language=python)")
+        filters.setdefault(dim.strip(), []).append(value.strip())
+    return filters

@@ -1,0 +1,145 @@
+"""The single exception tree of codex-metrics.
+
+Every error the library raises on purpose derives from ``CodexMetricsError``; the CLI turns
+any of them into one line on stderr and a non-zero exit code. Messages say what happened and
+what to do about it; the exceptions carry the context (path, line, field, metric) as attributes.
+
+Bad *data* inside a batch (an empty experiment arm, zero variance) is not an exception: the
+statistics layer returns a result with a stable status code instead.
+
+    CodexMetricsError
+    ├── ConfigError                 bad or unreadable settings (config file, environment, option)
+    │   └── ParameterError          a parameter out of range or unknown (names the field)
+    ├── LakeError                   the Parquet lake cannot be used as asked
+    │   ├── LakePathError           the lake path is unusable (a file, not writable, ...)
+    │   └── SchemaMismatchError     rows do not fit a table's declared schema
+    ├── DataNotFoundError           a table, experiment, run or file that is not there
+    ├── InputFormatError            an input file is malformed (names file, line and field)
+    ├── MetricError                 unknown metric, dimension or filter
+    ├── CollectorError              a remote API call failed
+    │   ├── AuthError               missing or rejected credentials
+    │   └── RateLimitedError        rate limited; carries ``reset_at``
+    ├── SandboxError                the code-evaluation sandbox cannot run as asked
+    └── ProviderError               a model provider (OpenAI-compatible server) failed
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+__all__ = [
+    "AuthError",
+    "CodexMetricsError",
+    "CollectorError",
+    "ConfigError",
+    "DataNotFoundError",
+    "InputFormatError",
+    "LakeError",
+    "LakePathError",
+    "MetricError",
+    "ParameterError",
+    "ProviderError",
+    "RateLimitedError",
+    "SandboxError",
+    "SchemaMismatchError",
+]
+
+
+class CodexMetricsError(Exception):
+    """Base of every error codex-metrics raises on purpose."""
+
+
+class ConfigError(CodexMetricsError):
+    """Settings could not be read or are invalid."""
+
+
+class ParameterError(ConfigError):
+    """A parameter is out of range or unknown.
+
+    Attributes:
+        field: the parameter's name as the user spelled it (e.g. ``developers`` or ``ab.lift``).
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class LakeError(CodexMetricsError):
+    """The lake cannot be read or written as asked."""
+
+
+class LakePathError(LakeError):
+    """The lake path cannot hold a lake."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(f"lake path {path}: {message}")
+        self.path = path
+
+
+class SchemaMismatchError(LakeError):
+    """Rows handed to the lake do not match the table's schema."""
+
+    def __init__(self, table: str, message: str) -> None:
+        super().__init__(f"table {table}: {message}")
+        self.table = table
+
+
+class DataNotFoundError(CodexMetricsError):
+    """Something asked for (table, experiment, run, file) is not there."""
+
+
+class InputFormatError(CodexMetricsError):
+    """An input file is malformed.
+
+    Attributes:
+        path: the file.
+        line: 1-based line number, when the format has lines.
+        field: the offending field, when known.
+    """
+
+    def __init__(
+        self, path: Path | str, message: str, *, line: int | None = None, field: str | None = None
+    ) -> None:
+        where = str(path)
+        if line is not None:
+            where += f", line {line}"
+        if field is not None:
+            where += f", field {field!r}"
+        super().__init__(f"{where}: {message}")
+        self.path = Path(path)
+        self.line = line
+        self.field = field
+
+
+class MetricError(CodexMetricsError):
+    """An unknown metric, dimension or filter, or a metric used where it cannot be."""
+
+
+class CollectorError(CodexMetricsError):
+    """A remote API call failed."""
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        super().__init__(message if url is None else f"{message} ({url})")
+        self.url = url
+
+
+class AuthError(CollectorError):
+    """Credentials are missing or were rejected."""
+
+
+class RateLimitedError(CollectorError):
+    """The API rate limit is exhausted until ``reset_at``."""
+
+    def __init__(self, message: str, *, url: str | None = None, reset_at: datetime | None = None):
+        super().__init__(message, url=url)
+        self.reset_at = reset_at
+
+
+class SandboxError(CodexMetricsError):
+    """The code-evaluation sandbox is unavailable or misconfigured."""
+
+
+class ProviderError(CodexMetricsError):
+    """A model provider failed in a way retries could not fix."""
