@@ -108,7 +108,7 @@ def newest_wins(spec: TableSpec, data: pa.Table) -> pa.Table:
         f"  FROM (SELECT *, row_number() OVER () AS __pos FROM rows_in)"
         f") WHERE __rank = 1 ORDER BY __pos"
     )
-    result = con.execute(sql).fetch_arrow_table()
+    result = con.sql(sql).to_arrow_table()
     con.close()
     return result.cast(data.schema) if result.schema != data.schema else result
 

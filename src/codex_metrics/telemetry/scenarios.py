@@ -56,7 +56,7 @@ PARAMETERS: dict[str, ParamSpec] = {
     "adoption.growth": _p(0.5, "Share of the others who adopt during the period.", 0, 1),
     "adoption.monthly_churn": _p(0.03, "Monthly probability that an adopter stops.", 0, 1),
     # acceptance
-    "acceptance.base_rate": _p(0.29, "Completion acceptance of a typical developer at median latency.", 0.01, 0.99),
+    "acceptance.base_rate": _p(0.25, "Completion acceptance of a typical developer at median latency.", 0.01, 0.99),
     "acceptance.latency_effect": _p(-0.45, "Change in acceptance log-odds per doubling of latency.", -3, 3),
     "acceptance.developer_sd": _p(0.45, "SD of developers' acceptance log-odds around their persona.", 0, 3),
     # latency and errors
