@@ -10,6 +10,7 @@ import sys
 import typer
 
 from codex_metrics.cli import lake as lake_cmd
+from codex_metrics.cli import simulate as simulate_cmd
 from codex_metrics.errors import CodexMetricsError
 
 app = typer.Typer(
@@ -20,6 +21,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command("simulate")(simulate_cmd.simulate)
+app.command("summary")(simulate_cmd.summary)
 app.add_typer(lake_cmd.app, name="lake")
 
 

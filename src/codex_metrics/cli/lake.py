@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -10,6 +12,7 @@ from rich.table import Table
 
 from codex_metrics.cli.options import FormatOption, LakeOption, parse_choice, settings_for
 from codex_metrics.lake import Lake
+from codex_metrics.telemetry.schema_docs import render_schema_markdown, render_simulator_markdown
 
 app = typer.Typer(help="Inspect and maintain the lake.\n\nExample: codex-metrics lake info", no_args_is_help=True)
 
@@ -54,3 +57,17 @@ def vacuum(lake: LakeOption = None) -> None:
     """
     removed = Lake.open(settings_for(lake=lake).lake_path, create=False).vacuum()
     typer.echo(f"removed {removed} leftover item(s)")
+
+
+@app.command("docs")
+def docs(
+    output_dir: Annotated[Path, typer.Option(help="Directory for schema.md and simulator.md.")] = Path("docs"),
+) -> None:
+    """Regenerate docs/schema.md and docs/simulator.md from the code.
+
+    Example: codex-metrics lake docs --output-dir docs
+    """
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "schema.md").write_text(render_schema_markdown())
+    (output_dir / "simulator.md").write_text(render_simulator_markdown())
+    typer.echo(f"wrote {output_dir / 'schema.md'} and {output_dir / 'simulator.md'}")
