@@ -1,0 +1,133 @@
+"""An experiment as declared in the lake's ``experiments`` table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+from codex_metrics.errors import DataNotFoundError, ParameterError
+
+__all__ = ["Arm", "ExperimentDesign", "Guardrail", "list_experiments", "load_experiment"]
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm: its name, the model version it serves and its intended allocation weight."""
+
+    name: str
+    model_version: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class Guardrail:
+    """A guardrail metric with its relative non-inferiority margin (0.05 = may worsen ≤ 5%)."""
+
+    metric: str
+    margin: float
+
+
+@dataclass(frozen=True)
+class ExperimentDesign:
+    """An experiment row: arms, periods and metric roles.
+
+    The first arm is the control; the second the treatment.
+    """
+
+    experiment_id: str
+    description: str
+    arms: tuple[Arm, ...]
+    pre_period_start: datetime | None
+    start: datetime
+    end: datetime | None
+    primary_metrics: tuple[str, ...]
+    guardrails: tuple[Guardrail, ...]
+    secondary_metrics: tuple[str, ...]
+    planned_developers: int | None
+
+    @property
+    def control(self) -> Arm:
+        """The control arm (first declared)."""
+        return self.arms[0]
+
+    @property
+    def treatment(self) -> Arm:
+        """The treatment arm (second declared)."""
+        return self.arms[1]
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """Intended allocation per arm."""
+        return {a.name: a.weight for a in self.arms}
+
+    @property
+    def all_metrics(self) -> tuple[str, ...]:
+        """Primary, guardrail and secondary metrics, in that order, without repeats."""
+        names = [
+            *self.primary_metrics,
+            *(g.metric for g in self.guardrails),
+            *self.secondary_metrics,
+        ]
+        return tuple(dict.fromkeys(names))
+
+
+_COLUMNS = (
+    'experiment_id, description, arms, pre_period_start, start, "end", primary_metrics, '
+    "guardrail_metrics, secondary_metrics, planned_developers"
+)
+
+
+def _design(row: tuple) -> ExperimentDesign:
+    (eid, desc, arms, pre, start, end, primary, guardrails, secondary, planned) = row
+    parsed = tuple(Arm(a["arm"], a["model_version"], float(a["weight"])) for a in arms or [])
+    if len(parsed) < 2:
+        raise ParameterError(
+            "arms", f"experiment {eid} declares {len(parsed)} arm(s); need at least 2"
+        )
+    return ExperimentDesign(
+        experiment_id=eid,
+        description=desc or "",
+        arms=parsed,
+        pre_period_start=pre,
+        start=start,
+        end=end,
+        primary_metrics=tuple(primary or ()),
+        guardrails=tuple(Guardrail(g["metric"], float(g["margin"])) for g in guardrails or []),
+        secondary_metrics=tuple(secondary or ()),
+        planned_developers=None if planned is None else int(planned),
+    )
+
+
+def list_experiments(con: duckdb.DuckDBPyConnection) -> list[ExperimentDesign]:
+    """Every experiment in the lake, newest start first."""
+    rows = con.execute(
+        f"SELECT {_COLUMNS} FROM experiments ORDER BY start DESC, experiment_id"
+    ).fetchall()
+    return [_design(r) for r in rows]
+
+
+def load_experiment(con: duckdb.DuckDBPyConnection, experiment_id: str) -> ExperimentDesign:
+    """The experiment ``experiment_id``.
+
+    Raises:
+        DataNotFoundError: no such experiment (the message lists the ones there are).
+    """
+    rows = con.execute(
+        f"SELECT {_COLUMNS} FROM experiments WHERE experiment_id = ? ORDER BY ingested_at DESC LIMIT 1",
+        [experiment_id],
+    ).fetchall()
+    if not rows:
+        known = [
+            r[0] for r in con.execute("SELECT experiment_id FROM experiments ORDER BY 1").fetchall()
+        ]
+        hint = (
+            f"known: {', '.join(known)}"
+            if known
+            else "the lake has no experiments; simulate ab_test"
+        )
+        raise DataNotFoundError(
+            f"experiment {experiment_id!r} not found ({hint}); see `codex-metrics ab list`"
+        )
+    return _design(rows[0])

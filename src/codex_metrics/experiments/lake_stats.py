@@ -1,0 +1,286 @@
+"""One pass over the lake per metric: per-arm (and per-slice) sufficient statistics.
+
+The experiment's analysis units are its assigned developers (intention to treat): every
+developer assigned to exactly one arm counts, with zeros when inactive. A developer assigned
+to several arms is a *crossover* and is excluded (and reported). Each developer's numerator and
+denominator come from the metric catalogue (:mod:`.metric_source`) over the experiment period
+and, for CUPED, over the pre-period; DuckDB then sums them per arm and per slice in one query,
+so Python only ever sees a few dozen numbers per metric.
+
+Slices use *developer* attributes fixed before randomisation (primary language, editor,
+experience level, persona), so every slice is itself a randomised comparison.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import count
+
+import duckdb
+import numpy as np
+
+from codex_metrics.experiments.cuped import CupedRatioStats
+from codex_metrics.experiments.design import ExperimentDesign
+from codex_metrics.experiments.metric_source import developer_sums
+from codex_metrics.experiments.sufficient_stats import RatioStats
+
+__all__ = [
+    "SLICE_DIMENSIONS",
+    "AssignmentCounts",
+    "EvalDelta",
+    "MetricStatistics",
+    "assignment_counts",
+    "developer_arrays",
+    "eval_delta",
+    "metric_statistics",
+]
+
+SLICE_DIMENSIONS: dict[str, str] = {
+    "language": "primary_language",
+    "editor": "editor",
+    "experience": "experience_level",
+    "persona": "persona",
+}
+_ids = count()
+
+
+def _end(design: ExperimentDesign) -> datetime:
+    return design.end or datetime.now(UTC)
+
+
+def _units_sql(design: ExperimentDesign) -> str:
+    dims = ", ".join(
+        f"coalesce(CAST(d.{col} AS VARCHAR), '(unknown)') AS {name}"
+        for name, col in SLICE_DIMENSIONS.items()
+    )
+    return f"""
+        SELECT a.developer_id, a.arm, {dims}
+        FROM (SELECT developer_id, min(arm) AS arm FROM assignments
+              WHERE experiment_id = $experiment GROUP BY developer_id
+              HAVING count(DISTINCT arm) = 1) a
+        LEFT JOIN (SELECT * FROM developers QUALIFY row_number() OVER
+                   (PARTITION BY developer_id ORDER BY ingested_at DESC) = 1) d
+        USING (developer_id)
+    """
+
+
+@dataclass(frozen=True)
+class AssignmentCounts:
+    """Assignment health: who is in which arm, and who should not be.
+
+    Attributes:
+        developers: developers per arm (crossovers excluded).
+        by_slice: developers per arm for each (dimension, value).
+        crossover: developers assigned to more than one arm.
+        exposure_mismatch: assigned developers served by another arm's model in the period.
+        unassigned_active: developers served by a treatment arm's model in the period without
+            an assignment (the control model may be everyone's default).
+    """
+
+    developers: dict[str, int]
+    by_slice: dict[tuple[str, str], dict[str, int]]
+    crossover: int
+    exposure_mismatch: int
+    unassigned_active: int
+
+
+def assignment_counts(con: duckdb.DuckDBPyConnection, design: ExperimentDesign) -> AssignmentCounts:
+    """Developers per arm and slice, crossovers, and exposure problems (one suggestions scan)."""
+    params = {"experiment": design.experiment_id}
+    units = _units_sql(design)
+    per_dim = " UNION ALL ".join(
+        f"SELECT '{name}' AS dim, {name} AS value, arm, count(*) FROM u GROUP BY ALL"
+        for name in SLICE_DIMENSIONS
+    )
+    rows = con.execute(
+        f"WITH u AS ({units}) SELECT 'all', 'all', arm, count(*) FROM u GROUP BY ALL UNION ALL {per_dim}",
+        params,
+    ).fetchall()
+    overall: dict[str, int] = {}
+    by_slice: dict[tuple[str, str], dict[str, int]] = {}
+    for dim, value, arm, n in rows:
+        if dim == "all":
+            overall[arm] = int(n)
+        else:
+            by_slice.setdefault((dim, value), {})[arm] = int(n)
+    crossover = con.execute(
+        "SELECT count(*) FROM (SELECT developer_id FROM assignments WHERE experiment_id = $experiment "
+        "GROUP BY developer_id HAVING count(DISTINCT arm) > 1)",
+        params,
+    ).fetchall()[0][0]
+    arms_values = ", ".join("(?, ?)" for _ in design.arms)
+    arm_params: list[object] = [x for a in design.arms for x in (a.name, a.model_version)]
+    mismatch, unassigned = con.execute(
+        f"""
+        WITH arms(arm, model_version) AS (VALUES {arms_values}),
+        served AS (SELECT DISTINCT s.developer_id, a.arm AS served_arm
+                   FROM suggestions s JOIN arms a USING (model_version)
+                   WHERE s.day >= CAST(? AS DATE) AND s.day <= CAST(? AS DATE)
+                     AND s."timestamp" >= ? AND s."timestamp" < ?),
+        asg AS (SELECT developer_id, min(arm) AS arm FROM assignments WHERE experiment_id = ?
+                GROUP BY developer_id)
+        SELECT count(DISTINCT developer_id) FILTER (WHERE asg.arm IS NOT NULL AND asg.arm <> served_arm),
+               count(DISTINCT developer_id) FILTER (WHERE asg.arm IS NULL AND served_arm <> ?)
+        FROM served LEFT JOIN asg USING (developer_id)
+        """,
+        [
+            *arm_params,
+            design.start,
+            _end(design),
+            design.start,
+            _end(design),
+            design.experiment_id,
+            design.control.name,
+        ],
+    ).fetchall()[0]
+    return AssignmentCounts(
+        overall, by_slice, int(crossover), int(mismatch or 0), int(unassigned or 0)
+    )
+
+
+@dataclass(frozen=True)
+class MetricStatistics:
+    """Sufficient statistics of one metric: overall and per slice, per arm."""
+
+    metric: str
+    overall: dict[str, CupedRatioStats]
+    slices: dict[tuple[str, str], dict[str, CupedRatioStats]]
+    has_pre_period: bool
+
+
+_SUMS = (
+    "count(*), sum(m), sum(m*m), sum(d), sum(d*d), sum(m*d), sum(x), sum(x*x), sum(y), sum(y*y), "
+    "sum(x*y), sum(m*x), sum(m*y), sum(d*x), sum(d*y)"
+)
+
+
+def _stats(row: tuple) -> CupedRatioStats:
+    n, sm, smm, sd, sdd, smd, sx, sxx, sy, syy, sxy, smx, smy, sdx, sdy = (
+        float(v or 0) for v in row
+    )
+    return CupedRatioStats(
+        RatioStats(int(n), sm, smm, sd, sdd, smd),
+        RatioStats(int(n), sx, sxx, sy, syy, sxy),
+        smx,
+        smy,
+        sdx,
+        sdy,
+    )
+
+
+def _joined_sql(
+    con: duckdb.DuckDBPyConnection, design: ExperimentDesign, metric: str
+) -> tuple[str, bool]:
+    """Register per-developer post (and pre) sums as views; return the joined-units SQL."""
+    tag = next(_ids)
+    post = developer_sums(con, metric, start=design.start, end=_end(design))
+    post.create_view(f"_exp_post_{tag}", replace=True)
+    has_pre = design.pre_period_start is not None and design.pre_period_start < design.start
+    if has_pre:
+        pre = developer_sums(con, metric, start=design.pre_period_start, end=design.start)  # type: ignore[arg-type]
+        pre.create_view(f"_exp_pre_{tag}", replace=True)
+        pre_join = f"LEFT JOIN _exp_pre_{tag} q USING (developer_id)"
+        xy = "coalesce(q.numerator, 0) AS x, coalesce(q.denominator, 0) AS y"
+    else:
+        pre_join, xy = "", "0.0 AS x, 0.0 AS y"
+    sql = f"""
+        SELECT u.*, coalesce(p.numerator, 0) AS m, coalesce(p.denominator, 0) AS d, {xy}
+        FROM ({_units_sql(design)}) u LEFT JOIN _exp_post_{tag} p USING (developer_id) {pre_join}
+    """
+    return sql, has_pre
+
+
+def metric_statistics(
+    con: duckdb.DuckDBPyConnection, design: ExperimentDesign, metric: str, *, slices: bool = True
+) -> MetricStatistics:
+    """Per-arm sufficient statistics (with CUPED covariates) overall and per slice, in one query."""
+    joined, has_pre = _joined_sql(con, design, metric)
+    parts = [f"SELECT 'all' AS dim, 'all' AS value, arm, {_SUMS} FROM j GROUP BY ALL"]
+    if slices:
+        parts += [
+            f"SELECT '{name}', {name}, arm, {_SUMS} FROM j GROUP BY ALL"
+            for name in SLICE_DIMENSIONS
+        ]
+    rows = con.execute(
+        f"WITH j AS MATERIALIZED ({joined}) {' UNION ALL '.join(parts)}",
+        {"experiment": design.experiment_id},
+    ).fetchall()
+    overall: dict[str, CupedRatioStats] = {}
+    by_slice: dict[tuple[str, str], dict[str, CupedRatioStats]] = {}
+    for dim, value, arm, *sums in rows:
+        if dim == "all":
+            overall[arm] = _stats(tuple(sums))
+        else:
+            by_slice.setdefault((dim, value), {})[arm] = _stats(tuple(sums))
+    return MetricStatistics(metric, overall, by_slice, has_pre)
+
+
+def developer_arrays(
+    con: duckdb.DuckDBPyConnection, design: ExperimentDesign, metric: str
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per-developer (numerator, denominator) arrays per arm, for the bootstrap and mixed model."""
+    joined, _ = _joined_sql(con, design, metric)
+    cols = con.execute(
+        f"SELECT arm, m, d FROM ({joined}) ORDER BY developer_id",
+        {"experiment": design.experiment_id},
+    ).fetchnumpy()
+    arms = np.asarray(cols["arm"], dtype=object)
+    return {
+        a.name: (
+            np.asarray(cols["m"], float)[arms == a.name],
+            np.asarray(cols["d"], float)[arms == a.name],
+        )
+        for a in design.arms
+    }
+
+
+@dataclass(frozen=True)
+class EvalDelta:
+    """Offline eval pass-rate difference between the arms' model versions, paired by task.
+
+    ``delta`` = mean over common tasks of (pass rate B − pass rate A); ``se`` = sd/√tasks.
+    """
+
+    model_control: str
+    model_treatment: str
+    tasks: int
+    pass_rate_control: float
+    pass_rate_treatment: float
+    delta: float
+    se: float
+    ci_low: float
+    ci_high: float
+
+
+def eval_delta(con: duckdb.DuckDBPyConnection, design: ExperimentDesign) -> EvalDelta | None:
+    """Pass-rate delta when both arms' model versions have runs in ``eval_results``, else None."""
+    a, b = design.control.model_version, design.treatment.model_version
+    rows = con.execute(
+        """
+        SELECT task_id, avg(passed::INT) FILTER (WHERE model_version = $a) AS pa,
+               avg(passed::INT) FILTER (WHERE model_version = $b) AS pb
+        FROM eval_results WHERE model_version IN ($a, $b) GROUP BY task_id
+        HAVING pa IS NOT NULL AND pb IS NOT NULL
+        """,
+        {"a": a, "b": b},
+    ).fetchall()
+    if not rows:
+        return None
+    pa = np.array([r[1] for r in rows], float)
+    pb = np.array([r[2] for r in rows], float)
+    diff = pb - pa
+    se = float(diff.std(ddof=1) / np.sqrt(diff.size)) if diff.size > 1 else float("nan")
+    z = 1.959964
+    delta = float(diff.mean())
+    return EvalDelta(
+        a,
+        b,
+        int(diff.size),
+        float(pa.mean()),
+        float(pb.mean()),
+        delta,
+        se,
+        delta - z * se,
+        delta + z * se,
+    )
