@@ -1,0 +1,1 @@
+"""Code evaluation: tasks, providers, sandboxed execution, scoring, comparison and reports."""
