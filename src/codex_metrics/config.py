@@ -34,7 +34,14 @@ from typing import Any, Literal, cast
 
 from codex_metrics.errors import ConfigError
 
-__all__ = ["CONFIG_FILENAME", "DEFAULT_LAKE", "Engine", "Settings", "find_config_file", "load_settings"]
+__all__ = [
+    "CONFIG_FILENAME",
+    "DEFAULT_LAKE",
+    "Engine",
+    "Settings",
+    "find_config_file",
+    "load_settings",
+]
 
 CONFIG_FILENAME = "codex-metrics.toml"
 DEFAULT_LAKE = Path("codex-metrics-lake")
@@ -108,7 +115,10 @@ def _section(doc: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
 
 
 def load_settings(
-    *, cwd: Path | None = None, env: Mapping[str, str] | None = None, config_file: Path | None = None
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
 ) -> Settings:
     """Read the config file and the environment once and return typed settings.
 

@@ -14,7 +14,9 @@ from codex_metrics.cli.options import FormatOption, LakeOption, parse_choice, se
 from codex_metrics.lake import Lake
 from codex_metrics.telemetry.schema_docs import render_schema_markdown, render_simulator_markdown
 
-app = typer.Typer(help="Inspect and maintain the lake.\n\nExample: codex-metrics lake info", no_args_is_help=True)
+app = typer.Typer(
+    help="Inspect and maintain the lake.\n\nExample: codex-metrics lake info", no_args_is_help=True
+)
 
 
 @app.command("info")
@@ -34,7 +36,9 @@ def info(lake: LakeOption = None, output_format: FormatOption = "table") -> None
                 "rows": i.rows,
                 "first_day": i.first_day and i.first_day.isoformat(),
                 "last_day": i.last_day and i.last_day.isoformat(),
-                "last_update_by_source": {k: v.isoformat() for k, v in i.last_update_by_source.items()},
+                "last_update_by_source": {
+                    k: v.isoformat() for k, v in i.last_update_by_source.items()
+                },
             }
             for i in infos
         ]
@@ -44,8 +48,17 @@ def info(lake: LakeOption = None, output_format: FormatOption = "table") -> None
     for col in ("table", "files", "rows", "first day", "last day", "last update by source"):
         table.add_column(col, justify="right" if col in ("files", "rows") else "left")
     for i in infos:
-        updates = ", ".join(f"{k} {v:%Y-%m-%d %H:%M}" for k, v in sorted(i.last_update_by_source.items()))
-        table.add_row(i.name, str(i.files), f"{i.rows:,}", str(i.first_day or "-"), str(i.last_day or "-"), updates or "-")
+        updates = ", ".join(
+            f"{k} {v:%Y-%m-%d %H:%M}" for k, v in sorted(i.last_update_by_source.items())
+        )
+        table.add_row(
+            i.name,
+            str(i.files),
+            f"{i.rows:,}",
+            str(i.first_day or "-"),
+            str(i.last_day or "-"),
+            updates or "-",
+        )
     Console().print(table)
 
 
@@ -61,7 +74,9 @@ def vacuum(lake: LakeOption = None) -> None:
 
 @app.command("docs")
 def docs(
-    output_dir: Annotated[Path, typer.Option(help="Directory for schema.md and simulator.md.")] = Path("docs"),
+    output_dir: Annotated[
+        Path, typer.Option(help="Directory for schema.md and simulator.md.")
+    ] = Path("docs"),
 ) -> None:
     """Regenerate docs/schema.md and docs/simulator.md from the code.
 

@@ -27,20 +27,24 @@ __all__ = [
 
 LakeOption = Annotated[
     Path | None,
-    typer.Option("--lake", help="Lake directory (default: config, then ./codex-metrics-lake).",
-                 show_default=False),
+    typer.Option(
+        "--lake",
+        help="Lake directory (default: config, then ./codex-metrics-lake).",
+        show_default=False,
+    ),
 ]
 SinceOption = Annotated[
-    str | None, typer.Option("--since", help="First day included, YYYY-MM-DD (UTC).", show_default=False)
+    str | None,
+    typer.Option("--since", help="First day included, YYYY-MM-DD (UTC).", show_default=False),
 ]
 UntilOption = Annotated[
-    str | None, typer.Option("--until", help="Last day included, YYYY-MM-DD (UTC).", show_default=False)
+    str | None,
+    typer.Option("--until", help="Last day included, YYYY-MM-DD (UTC).", show_default=False),
 ]
-GrainOption = Annotated[
-    str, typer.Option("--grain", help="Time grain: day, week (ISO) or month.")
-]
+GrainOption = Annotated[str, typer.Option("--grain", help="Time grain: day, week (ISO) or month.")]
 ByOption = Annotated[
-    str | None, typer.Option("--by", help="Group by these dimensions, comma-separated.", show_default=False)
+    str | None,
+    typer.Option("--by", help="Group by these dimensions, comma-separated.", show_default=False),
 ]
 FilterOption = Annotated[
     list[str] | None,
@@ -48,7 +52,8 @@ FilterOption = Annotated[
 ]
 FormatOption = Annotated[str, typer.Option("--format", help="Output format: table, csv or json.")]
 OutputOption = Annotated[
-    Path | None, typer.Option("--output", help="Write to this file instead of stdout.", show_default=False)
+    Path | None,
+    typer.Option("--output", help="Write to this file instead of stdout.", show_default=False),
 ]
 EngineOption = Annotated[
     str | None, typer.Option("--engine", help="Query engine: duckdb or spark.", show_default=False)
@@ -86,6 +91,8 @@ def parse_filters(values: list[str] | None) -> dict[str, list[str]]:
     for item in values or []:
         dim, sep, value = item.partition("=")
         if not sep or not dim or not value:
-            raise ParameterError("--filter", f"{item!r} is not DIM=VALUE (e.g. --filter language=python)")
+            raise ParameterError(
+                "--filter", f"{item!r} is not DIM=VALUE (e.g. --filter language=python)"
+            )
         filters.setdefault(dim.strip(), []).append(value.strip())
     return filters

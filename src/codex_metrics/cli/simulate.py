@@ -42,11 +42,25 @@ def simulate(
     developers: Annotated[int, typer.Option(help="Number of developers.")] = 2000,
     days: Annotated[int, typer.Option(help="Number of days.")] = 30,
     seed: Annotated[int, typer.Option(help="Random seed (same seed and start: same rows).")] = 0,
-    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD (a fixed default, never today).")] = DEFAULT_START.isoformat(),
-    partition: Annotated[str, typer.Option(help="Generate share i of n (i/n); the union of all n is the full run.")] = "0/1",
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a parameter, key=value (repeatable).", show_default=False)] = None,
-    params: Annotated[Path | None, typer.Option(help="TOML file of parameter overrides.", show_default=False)] = None,
-    sample_csv: Annotated[Path | None, typer.Option(help="Also write the first 1,000 suggestion rows here.", show_default=False)] = None,
+    start: Annotated[
+        str, typer.Option(help="First day, YYYY-MM-DD (a fixed default, never today).")
+    ] = DEFAULT_START.isoformat(),
+    partition: Annotated[
+        str, typer.Option(help="Generate share i of n (i/n); the union of all n is the full run.")
+    ] = "0/1",
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="Override a parameter, key=value (repeatable).", show_default=False
+        ),
+    ] = None,
+    params: Annotated[
+        Path | None, typer.Option(help="TOML file of parameter overrides.", show_default=False)
+    ] = None,
+    sample_csv: Annotated[
+        Path | None,
+        typer.Option(help="Also write the first 1,000 suggestion rows here.", show_default=False),
+    ] = None,
     lake: LakeOption = None,
 ) -> None:
     """Simulate realistic assistant telemetry (with known truth) into the lake.
@@ -59,14 +73,24 @@ def simulate(
         raise ParameterError("--start", f"{start!r} is not a date; use YYYY-MM-DD") from None
     overrides: dict[str, object] = dict(load_overrides_file(params)) if params else {}
     overrides.update(parse_set_options(set_))
-    cfg = build_config(scenario, developers=developers, days=days, seed=seed, start=start_day, overrides=overrides)
+    cfg = build_config(
+        scenario, developers=developers, days=days, seed=seed, start=start_day, overrides=overrides
+    )
     part = _partition(partition)
     opened = Lake.open(settings_for(lake=lake).lake_path)
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, transient=False) as progress:
         task = progress.add_task(f"simulating {scenario}", total=None)
         result = run_simulation(
-            opened, cfg, partition=part, sample_csv=sample_csv,
+            opened,
+            cfg,
+            partition=part,
+            sample_csv=sample_csv,
             on_progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     events = result.rows.get("suggestions", 0)
@@ -77,7 +101,9 @@ def simulate(
     if result.truth_path is not None:
         typer.echo(f"truth: {result.truth_path}")
     else:
-        typer.echo(f"partition {part[0]}/{part[1]} done; truth.json appears when all partitions are")
+        typer.echo(
+            f"partition {part[0]}/{part[1]} done; truth.json appears when all partitions are"
+        )
 
 
 def _fmt(value: float | None, unit: str) -> str:
@@ -102,4 +128,5 @@ def summary(lake: LakeOption = None) -> None:
         table.add_column(col, justify="left" if col in ("metric", "reference") else "right")
     for r in rows:
         table.add_row(r.metric, _fmt(r.measured, r.unit), _fmt(r.truth, r.unit), r.band)
-    Console().print(table)
+    console = Console()
+    (console if console.is_terminal else Console(width=130)).print(table)

@@ -74,7 +74,9 @@ def list_files(table_dir: Path, table: str) -> list[FileRef]:
         elif entry.is_dir() and (m := _DAY_DIR.match(entry.name)):
             day = date.fromisoformat(m.group(1))
             refs.extend(
-                r for f in sorted(entry.iterdir()) if (r := FileRef.parse(f, table, day)) is not None
+                r
+                for f in sorted(entry.iterdir())
+                if (r := FileRef.parse(f, table, day)) is not None
             )
             continue
         else:

@@ -49,7 +49,8 @@ def _check_usable(path: Path) -> None:
             break
     if path.is_dir() and not (path / MARKER).exists() and any(path.iterdir()):
         raise LakePathError(
-            path, "exists and is not a codex-metrics lake (no _lake.json); use an empty or new directory"
+            path,
+            "exists and is not a codex-metrics lake (no _lake.json); use an empty or new directory",
         )
 
 
@@ -74,7 +75,9 @@ class Lake:
         _check_usable(root)
         if not (root / MARKER).exists():
             if not create:
-                raise LakePathError(root, "no lake here; run `codex-metrics simulate` or pass --lake")
+                raise LakePathError(
+                    root, "no lake here; run `codex-metrics simulate` or pass --lake"
+                )
             try:
                 root.mkdir(parents=True, exist_ok=True)
                 tmp = root / f".{MARKER}.tmp"
@@ -155,7 +158,9 @@ class Lake:
                 ts = datetime.fromtimestamp(r.path.stat().st_mtime, UTC)
                 updates[r.source] = max(updates.get(r.source, ts), ts)
             result.append(
-                TableInfo(name, len(refs), rows, min(days, default=None), max(days, default=None), updates)
+                TableInfo(
+                    name, len(refs), rows, min(days, default=None), max(days, default=None), updates
+                )
             )
         return result
 

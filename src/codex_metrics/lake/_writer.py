@@ -248,7 +248,9 @@ class TableWriter:
         if self.mode == "merge":
             mine = (slug(self.source), slug(self.scope))
             for day in list(self._staged):
-                self._merge_day(day, [r for r in old if r.day == day and (r.source, r.scope) == mine])
+                self._merge_day(
+                    day, [r for r in old if r.day == day and (r.source, r.scope) == mine]
+                )
             report.rows_written = sum(
                 pq.read_metadata(p).num_rows for paths in self._staged.values() for p in paths
             )

@@ -17,7 +17,14 @@ import pyarrow.compute as pc
 from codex_metrics.telemetry.personas import EXPERIENCE_MEAN_YEARS, PERSONAS, Population
 from codex_metrics.telemetry.rollup import EventCodes
 from codex_metrics.telemetry.scenarios import SimulationConfig
-from codex_metrics.telemetry.schema import EDITORS, FAILURE_MODES, FEATURES, LANGUAGES, REQUEST_STATUSES, TASK_OUTCOMES
+from codex_metrics.telemetry.schema import (
+    EDITORS,
+    FAILURE_MODES,
+    FEATURES,
+    LANGUAGES,
+    REQUEST_STATUSES,
+    TASK_OUTCOMES,
+)
 
 # Per-feature constants, in FEATURES order: code_completion, chat_inline, chat_panel, agent_edit, cli.
 FEATURE_ACCEPT_OFFSET = np.array([0.0, -0.2, -0.75, 0.55, -0.1])
@@ -43,9 +50,13 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def dictionary(indices: np.ndarray, values: tuple[str, ...] | list[str] | pa.Array) -> pa.DictionaryArray:
+def dictionary(
+    indices: np.ndarray, values: tuple[str, ...] | list[str] | pa.Array
+) -> pa.DictionaryArray:
     """A dictionary-encoded string column from integer codes (cheap to build and to store)."""
-    dictionary_values = values if isinstance(values, pa.Array) else pa.array(list(values), pa.string())
+    dictionary_values = (
+        values if isinstance(values, pa.Array) else pa.array(list(values), pa.string())
+    )
     return pa.DictionaryArray.from_arrays(pa.array(indices.astype(np.int32)), dictionary_values)
 
 
@@ -109,11 +120,18 @@ def _rng(cfg: SimulationConfig, stream: int, block: int, day_index: int) -> np.r
     return np.random.default_rng([cfg.seed, stream, block, day_index])
 
 
-def _status_and_ok(u_err: np.ndarray, u_cancel: np.ndarray, feature: np.ndarray, latency: np.ndarray,
-                   cfg: SimulationConfig) -> np.ndarray:
+def _status_and_ok(
+    u_err: np.ndarray,
+    u_cancel: np.ndarray,
+    feature: np.ndarray,
+    latency: np.ndarray,
+    cfg: SimulationConfig,
+) -> np.ndarray:
     status = np.zeros(latency.shape[0], dtype=np.int8)
     status[latency > FEATURE_TIMEOUT_MS[feature]] = STATUS_INDEX["timeout"]
-    cancellable = (feature == 0) & (u_cancel < cfg["errors.cancel_rate"] * np.minimum(latency / 300.0, 4.0))
+    cancellable = (feature == 0) & (
+        u_cancel < cfg["errors.cancel_rate"] * np.minimum(latency / 300.0, 4.0)
+    )
     status[cancellable & (status == 0)] = STATUS_INDEX["cancelled"]
     status[u_err < cfg["errors.error_rate"]] = STATUS_INDEX["error"]
     return status
@@ -161,11 +179,22 @@ def generate_block_day(
     tod_us = (np.clip(hour, 0.0, 23.999) * 3_600_000_000).astype(np.int64)
 
     # Latency: log-normal around the feature's median, a slow path for a few, model and day factors.
-    medians = np.array([cfg["latency.completion_median_ms"], cfg["latency.chat_median_ms"],
-                        cfg["latency.chat_median_ms"], cfg["latency.agent_median_ms"],
-                        cfg["latency.cli_median_ms"]])
+    medians = np.array(
+        [
+            cfg["latency.completion_median_ms"],
+            cfg["latency.chat_median_ms"],
+            cfg["latency.chat_median_ms"],
+            cfg["latency.agent_median_ms"],
+            cfg["latency.cli_median_ms"],
+        ]
+    )
     tail = np.where(rng.random(n) < cfg["latency.tail_share"], rng.uniform(3.0, 6.0, n), 1.0)
-    base_latency = medians[feature] * pop.latency_factor[g] * tail * np.exp(rng.normal(0, cfg["latency.sigma"], n))
+    base_latency = (
+        medians[feature]
+        * pop.latency_factor[g]
+        * tail
+        * np.exp(rng.normal(0, cfg["latency.sigma"], n))
+    )
     latency = base_latency * (ctx.models.latency_factor * ctx.latency_multiplier)[model]
     u_err, u_cancel, u_acc = rng.random(n), rng.random(n), rng.random(n)
     status = _status_and_ok(u_err, u_cancel, feature, latency, cfg)
@@ -173,8 +202,14 @@ def generate_block_day(
 
     # Acceptance: developer propensity, feature, language, model, and latency (slower: fewer).
     slope = cfg["acceptance.latency_effect"]
-    logit_wo_model = (pop.accept_logit[g] + FEATURE_ACCEPT_OFFSET[feature] + LANGUAGE_ACCEPT_OFFSET[language])
-    logit = logit_wo_model + ctx.models.accept_offset[model] + slope * np.log2(latency / medians[feature])
+    logit_wo_model = (
+        pop.accept_logit[g] + FEATURE_ACCEPT_OFFSET[feature] + LANGUAGE_ACCEPT_OFFSET[language]
+    )
+    logit = (
+        logit_wo_model
+        + ctx.models.accept_offset[model]
+        + slope * np.log2(latency / medians[feature])
+    )
     p_accept = sigmoid(logit)
     accepted = ok & (u_acc < p_accept)
     truth.add("events", n)
@@ -189,10 +224,16 @@ def generate_block_day(
         # Both potential outcomes of every experiment developer's events (common random numbers).
         member = arm >= 0
         for a, name in ((0, "a"), (1, "b")):
-            lat_a = (base_latency * ctx.models.latency_factor[a] * ctx.latency_multiplier[a])[member]
+            lat_a = (base_latency * ctx.models.latency_factor[a] * ctx.latency_multiplier[a])[
+                member
+            ]
             f_m = feature[member]
             ok_a = _status_and_ok(u_err[member], u_cancel[member], f_m, lat_a, cfg) == 0
-            p_a = sigmoid(logit_wo_model[member] + ctx.models.accept_offset[a] + slope * np.log2(lat_a / medians[f_m]))
+            p_a = sigmoid(
+                logit_wo_model[member]
+                + ctx.models.accept_offset[a]
+                + slope * np.log2(lat_a / medians[f_m])
+            )
             truth.add(f"ab_shown_{name}", ok_a.sum())
             truth.add(f"ab_expected_accepted_{name}", (p_a * ok_a).sum())
             truth.add(f"ab_latency_sum_{name}", lat_a.sum())
@@ -204,7 +245,14 @@ def generate_block_day(
         truth.add(f"regression_completions_{ctx.regression_period}", (feature == 0).sum())
 
     # Size of the suggestion and what was taken.
-    chars = np.where(ok, np.maximum(1, FEATURE_CHARS_MEDIAN[feature] * np.exp(rng.normal(0, FEATURE_CHARS_SIGMA[feature], n))), 0).astype(np.int32)
+    chars = np.where(
+        ok,
+        np.maximum(
+            1,
+            FEATURE_CHARS_MEDIAN[feature] * np.exp(rng.normal(0, FEATURE_CHARS_SIGMA[feature], n)),
+        ),
+        0,
+    ).astype(np.int32)
     lines = np.where(ok, np.maximum(1, np.ceil(chars / 38.0)), 0).astype(np.int32)
     partial = accepted & (feature == 0) & (rng.random(n) < 0.15)
     taken = np.where(partial, rng.beta(2.0, 2.0, n), 1.0)
@@ -215,7 +263,9 @@ def generate_block_day(
     keep10 = np.clip(rng.beta(7.0, 2.2, n) - 0.05 * (feature == 3), 0.0, 1.0)
     keep = [1 - (1 - keep10) * f for f in (0.3, 0.55, 0.8)] + [keep10]
     persisted = [np.where(accepted, np.round(chars_acc * k), 0).astype(np.int32) for k in keep]
-    edit = np.where(accepted, np.round(chars_acc * (1 - keep10) * rng.uniform(1.0, 1.3, n)), 0).astype(np.int32)
+    edit = np.where(
+        accepted, np.round(chars_acc * (1 - keep10) * rng.uniform(1.0, 1.3, n)), 0
+    ).astype(np.int32)
     keystrokes = np.where(accepted, np.maximum(chars_acc - edit - 1, 0), 0).astype(np.int32)
     p_fail = FEATURE_FAILURE_BASE[feature] + 0.03 * junior
     failed = accepted & (rng.random(n) < p_fail)
@@ -234,33 +284,37 @@ def generate_block_day(
     dev_col = dictionary(local, ids)
     org_col = _org_column(cfg, pop.org[g])
     acc_mask = ~accepted
-    suggestions = pa.table({
-        "event_id": (g.astype(np.int64) << 37) | (np.int64(d) << 23) | seq.astype(np.int64),
-        "timestamp": timestamps(day_us + tod_us),
-        "developer_id": dev_col,
-        "org": org_col,
-        "session_id": (g.astype(np.int64) << 20) | (np.int64(d) << 6) | (tod_us // 7_200_000_000),
-        "feature": dictionary(feature, FEATURES),
-        "language": dictionary(language, LANGUAGES),
-        "editor": dictionary(pop.editor[g], EDITORS),
-        "model_version": dictionary(model, ctx.models.names),
-        "status": dictionary(status, REQUEST_STATUSES),
-        "latency_ms": np.round(latency, 1),
-        "chars_suggested": chars,
-        "lines_suggested": lines,
-        "accepted": accepted,
-        "chars_accepted": chars_acc,
-        "lines_accepted": lines_acc,
-        "chars_persisted_30s": pa.array(persisted[0], mask=acc_mask),
-        "chars_persisted_2m": pa.array(persisted[1], mask=acc_mask),
-        "chars_persisted_5m": pa.array(persisted[2], mask=acc_mask),
-        "chars_persisted_10m": pa.array(persisted[3], mask=acc_mask),
-        "edit_distance_10m": pa.array(edit, mask=acc_mask),
-        "keystrokes_saved": keystrokes,
-        "post_accept_failure": pa.array(failed, mask=acc_mask),
-        "is_fallback": fallback,
-        "failure_mode": dictionary(mode, FAILURE_MODES),
-    })
+    suggestions = pa.table(
+        {
+            "event_id": (g.astype(np.int64) << 37) | (np.int64(d) << 23) | seq.astype(np.int64),
+            "timestamp": timestamps(day_us + tod_us),
+            "developer_id": dev_col,
+            "org": org_col,
+            "session_id": (g.astype(np.int64) << 20)
+            | (np.int64(d) << 6)
+            | (tod_us // 7_200_000_000),
+            "feature": dictionary(feature, FEATURES),
+            "language": dictionary(language, LANGUAGES),
+            "editor": dictionary(pop.editor[g], EDITORS),
+            "model_version": dictionary(model, ctx.models.names),
+            "status": dictionary(status, REQUEST_STATUSES),
+            "latency_ms": np.round(latency, 1),
+            "chars_suggested": chars,
+            "lines_suggested": lines,
+            "accepted": accepted,
+            "chars_accepted": chars_acc,
+            "lines_accepted": lines_acc,
+            "chars_persisted_30s": pa.array(persisted[0], mask=acc_mask),
+            "chars_persisted_2m": pa.array(persisted[1], mask=acc_mask),
+            "chars_persisted_5m": pa.array(persisted[2], mask=acc_mask),
+            "chars_persisted_10m": pa.array(persisted[3], mask=acc_mask),
+            "edit_distance_10m": pa.array(edit, mask=acc_mask),
+            "keystrokes_saved": keystrokes,
+            "post_accept_failure": pa.array(failed, mask=acc_mask),
+            "is_fallback": fallback,
+            "failure_mode": dictionary(mode, FAILURE_MODES),
+        }
+    )
     last = np.full(nd, -1, dtype=np.int64)
     np.maximum.at(last, local, day_us + tod_us)
 
@@ -268,9 +322,19 @@ def generate_block_day(
     tasks = _tasks(cfg, pop, dev, block, ctx, ids, adopted)
     surveys = _surveys(cfg, pop, dev, block, ctx, ids, adopted) if _is_survey_day(d) else None
     codes = EventCodes(
-        developer=local, developer_ids=ids, developer_org=pop.org[dev], developer_editor=pop.editor[dev],
-        orgs=_org_names(cfg), feature=feature, language=language, model=model, models=ctx.models.names,
-        shown=ok, accepted=accepted, lines_suggested=lines, lines_accepted=lines_acc,
+        developer=local,
+        developer_ids=ids,
+        developer_org=pop.org[dev],
+        developer_editor=pop.editor[dev],
+        orgs=_org_names(cfg),
+        feature=feature,
+        language=language,
+        model=model,
+        models=ctx.models.names,
+        shown=ok,
+        accepted=accepted,
+        lines_suggested=lines,
+        lines_accepted=lines_acc,
     )
     return BlockDay(suggestions, typing, tasks, surveys, last, codes)
 
@@ -287,29 +351,46 @@ def _org_column(cfg: SimulationConfig, org: np.ndarray) -> pa.DictionaryArray:
     return dictionary(org, _org_names(cfg))
 
 
-def _typing(cfg: SimulationConfig, pop: Population, dev: np.ndarray, block: int, ctx: DayContext,
-            ids: list[str]) -> pa.Table:
+def _typing(
+    cfg: SimulationConfig,
+    pop: Population,
+    dev: np.ndarray,
+    block: int,
+    ctx: DayContext,
+    ids: list[str],
+) -> pa.Table:
     rng = _rng(cfg, 3, block, ctx.day_index)
     nd = dev.shape[0]
     working = rng.random(nd) < 0.85 * ctx.activity_factor
     local = np.flatnonzero(working)
     chars = rng.poisson(pop.typing_rate[dev[local]])
-    return pa.table({
-        "developer_id": dictionary(local, ids),
-        "org": _org_column(cfg, pop.org[dev[local]]),
-        "chars_typed": chars.astype(np.int64),
-        "lines_typed": (chars // 38).astype(np.int64),
-    })
+    return pa.table(
+        {
+            "developer_id": dictionary(local, ids),
+            "org": _org_column(cfg, pop.org[dev[local]]),
+            "chars_typed": chars.astype(np.int64),
+            "lines_typed": (chars // 38).astype(np.int64),
+        }
+    )
 
 
 def speedup(cfg: SimulationConfig, experience_years: np.ndarray) -> np.ndarray:
     """True relative time saved with AI for developers of this experience."""
-    s = cfg["tasks.ai_speedup"] + cfg["tasks.speedup_per_year"] * (experience_years - EXPERIENCE_MEAN_YEARS)
+    s = cfg["tasks.ai_speedup"] + cfg["tasks.speedup_per_year"] * (
+        experience_years - EXPERIENCE_MEAN_YEARS
+    )
     return np.clip(s, -0.9, 0.9)
 
 
-def _tasks(cfg: SimulationConfig, pop: Population, dev: np.ndarray, block: int, ctx: DayContext,
-           ids: list[str], adopted: np.ndarray) -> pa.Table:
+def _tasks(
+    cfg: SimulationConfig,
+    pop: Population,
+    dev: np.ndarray,
+    block: int,
+    ctx: DayContext,
+    ids: list[str],
+    adopted: np.ndarray,
+) -> pa.Table:
     rng = _rng(cfg, 4, block, ctx.day_index)
     nd = dev.shape[0]
     counts = rng.poisson(cfg["tasks.per_developer_week"] / 5.0 * ctx.activity_factor, nd)
@@ -330,63 +411,88 @@ def _tasks(cfg: SimulationConfig, pop: Population, dev: np.ndarray, block: int, 
     outcome = (rng.random(n)[:, None] > np.cumsum(probs, axis=1)).sum(axis=1).clip(0, 3)
     total = rng.integers(5, 31, n).astype(np.int32)
     passed = np.where(outcome == 0, total, rng.binomial(total, 0.6)).astype(np.int32)
-    start_us = utc_micros(ctx.day) + (np.clip(rng.normal(12.5, 2.5, n), 0, 23.9) * 3.6e9).astype(np.int64)
+    start_us = utc_micros(ctx.day) + (np.clip(rng.normal(12.5, 2.5, n), 0, 23.9) * 3.6e9).astype(
+        np.int64
+    )
     if ctx.arm_of_developer is not None and ctx.in_experiment:
         model_idx = np.where(ctx.arm_of_developer[local] == 1, 1, 0)
     else:
         model_idx = np.zeros(n, dtype=np.int64)
     model = pa.array(np.asarray(ctx.models.names, dtype=object)[model_idx], pa.string())
     model = pc.if_else(pa.array(with_ai), model, pa.scalar(None, pa.string()))
-    return pa.table({
-        "task_id": (g.astype(np.int64) << 37) | (np.int64(ctx.day_index) << 23) | seq.astype(np.int64),
-        "developer_id": dictionary(local, ids),
-        "org": _org_column(cfg, pop.org[g]),
-        "started_at": timestamps(start_us),
-        "task_kind": dictionary(agent.astype(np.int8), ["coding", "agent"]),
-        "with_ai": with_ai,
-        "model_version": model,
-        "duration_s": np.round(minutes * 60.0, 1),
-        "outcome": dictionary(outcome, TASK_OUTCOMES),
-        "tests_passed": passed,
-        "tests_total": total,
-    })
+    return pa.table(
+        {
+            "task_id": (g.astype(np.int64) << 37)
+            | (np.int64(ctx.day_index) << 23)
+            | seq.astype(np.int64),
+            "developer_id": dictionary(local, ids),
+            "org": _org_column(cfg, pop.org[g]),
+            "started_at": timestamps(start_us),
+            "task_kind": dictionary(agent.astype(np.int8), ["coding", "agent"]),
+            "with_ai": with_ai,
+            "model_version": model,
+            "duration_s": np.round(minutes * 60.0, 1),
+            "outcome": dictionary(outcome, TASK_OUTCOMES),
+            "tests_passed": passed,
+            "tests_total": total,
+        }
+    )
 
 
-def satisfaction_latent(cfg: SimulationConfig, pop: Population, g: np.ndarray, latency_multiplier: float) -> np.ndarray:
+def satisfaction_latent(
+    cfg: SimulationConfig, pop: Population, g: np.ndarray, latency_multiplier: float
+) -> np.ndarray:
     """Expected satisfaction (1-5 scale, before noise): higher acceptance, lower latency help."""
     accept = sigmoid(pop.accept_logit[g])
     persona_bonus = np.array([0.35, 0.0, -0.45, 0.1])[pop.persona[g]]
-    return 3.35 + 3.0 * (accept - 0.29) - 0.9 * np.log2(pop.latency_factor[g] * latency_multiplier) + persona_bonus
+    return (
+        3.35
+        + 3.0 * (accept - 0.29)
+        - 0.9 * np.log2(pop.latency_factor[g] * latency_multiplier)
+        + persona_bonus
+    )
 
 
-def _surveys(cfg: SimulationConfig, pop: Population, dev: np.ndarray, block: int, ctx: DayContext,
-             ids: list[str], adopted: np.ndarray) -> pa.Table:
+def _surveys(
+    cfg: SimulationConfig,
+    pop: Population,
+    dev: np.ndarray,
+    block: int,
+    ctx: DayContext,
+    ids: list[str],
+    adopted: np.ndarray,
+) -> pa.Table:
     rng = _rng(cfg, 5, block, ctx.day_index)
     nd = dev.shape[0]
     local = np.flatnonzero(adopted & (rng.random(nd) < cfg["surveys.response_rate"]))
     g = dev[local]
     n = local.shape[0]
-    s = satisfaction_latent(cfg, pop, g, float(ctx.latency_multiplier.max())) + rng.normal(0, 0.7, n)
+    s = satisfaction_latent(cfg, pop, g, float(ctx.latency_multiplier.max())) + rng.normal(
+        0, 0.7, n
+    )
 
     def likert(x: np.ndarray) -> np.ndarray:
         return np.clip(np.round(x), 1, 5).astype(np.int32)
 
-    return pa.table({
-        "response_id": (g.astype(np.int64) << 37) | (np.int64(ctx.day_index) << 23),
-        "developer_id": dictionary(local, ids),
-        "org": _org_column(cfg, pop.org[g]),
-        "submitted_at": timestamps(utc_micros(ctx.day) + rng.integers(8, 18, n) * 3_600_000_000),
-        "satisfaction": likert(s),
-        "nps": np.clip(np.round(2.2 * s - 1.0 + rng.normal(0, 1.2, n)), 0, 10).astype(np.int32),
-        "perceived_productivity": likert(s + 0.2 + rng.normal(0, 0.6, n)),
-        "flow": likert(s - 0.1 + rng.normal(0, 0.7, n)),
-        "ease_of_use": likert(s + 0.3 + rng.normal(0, 0.6, n)),
-        "trust": likert(s - 0.4 + rng.normal(0, 0.7, n)),
-        "frustration": likert(6.0 - s + rng.normal(0, 0.8, n)),
-    })
+    return pa.table(
+        {
+            "response_id": (g.astype(np.int64) << 37) | (np.int64(ctx.day_index) << 23),
+            "developer_id": dictionary(local, ids),
+            "org": _org_column(cfg, pop.org[g]),
+            "submitted_at": timestamps(
+                utc_micros(ctx.day) + rng.integers(8, 18, n) * 3_600_000_000
+            ),
+            "satisfaction": likert(s),
+            "nps": np.clip(np.round(2.2 * s - 1.0 + rng.normal(0, 1.2, n)), 0, 10).astype(np.int32),
+            "perceived_productivity": likert(s + 0.2 + rng.normal(0, 0.6, n)),
+            "flow": likert(s - 0.1 + rng.normal(0, 0.7, n)),
+            "ease_of_use": likert(s + 0.3 + rng.normal(0, 0.6, n)),
+            "trust": likert(s - 0.4 + rng.normal(0, 0.7, n)),
+            "frustration": likert(6.0 - s + rng.normal(0, 0.8, n)),
+        }
+    )
 
 
 def day_of(start: date, day_index: int) -> date:
     """Calendar day of a day index."""
     return start + timedelta(days=day_index)
-

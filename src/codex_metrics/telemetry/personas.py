@@ -85,7 +85,9 @@ class Population:
 NEVER = 1_000_000
 
 
-def _adoption_days(cfg: SimulationConfig, rng: np.random.Generator, exp_years: np.ndarray) -> np.ndarray:
+def _adoption_days(
+    cfg: SimulationConfig, rng: np.random.Generator, exp_years: np.ndarray
+) -> np.ndarray:
     n, days = cfg.developers, cfg.days
     adopted = np.full(n, NEVER, dtype=np.int64)
     if cfg.scenario == "rollout":
@@ -106,7 +108,9 @@ def _adoption_days(cfg: SimulationConfig, rng: np.random.Generator, exp_years: n
         rank[keen] = np.arange(n)
         wave = np.minimum((rank * waves) // n, waves - 1)
         wave_start = (wave * days) // waves
-        adopted[adopters] = wave_start[adopters] + rng.integers(0, max(days // waves, 1), n)[adopters]
+        adopted[adopters] = (
+            wave_start[adopters] + rng.integers(0, max(days // waves, 1), n)[adopters]
+        )
         adopted[adopters & early] = -rng.integers(1, 365, n)[adopters & early]
         return adopted
     initial = rng.random(n) < cfg["adoption.initial_share"]
@@ -130,7 +134,8 @@ def draw_population(cfg: SimulationConfig) -> Population:
     exp_years = np.clip(rng.lognormal(np.log(5.5), 0.7, n), 0.2, 40)
     base = cfg["acceptance.base_rate"]
     accept_logit = (
-        np.log(base / (1 - base)) + per("accept_logit")
+        np.log(base / (1 - base))
+        + per("accept_logit")
         # Experienced developers are pickier about completions.
         - 0.02 * (exp_years - EXPERIENCE_MEAN_YEARS)
         + rng.normal(0, cfg["acceptance.developer_sd"], n)
@@ -150,7 +155,11 @@ def draw_population(cfg: SimulationConfig) -> Population:
     org = rng.integers(0, orgs, n).astype(np.int16)
     teams_per_org = max(n // (orgs * 8), 1)
     team = org.astype(np.int32) * teams_per_org + rng.integers(0, teams_per_org, n)
-    second = np.where(rng.random(n) < 0.2, org.astype(np.int32) * teams_per_org + rng.integers(0, teams_per_org, n), -1)
+    second = np.where(
+        rng.random(n) < 0.2,
+        org.astype(np.int32) * teams_per_org + rng.integers(0, teams_per_org, n),
+        -1,
+    )
     second = np.where(second == team, -1, second)
     switch_day = np.where(rng.random(n) < 0.05, rng.integers(1, max(cfg.days, 2), n), NEVER)
     switch_team = org.astype(np.int32) * teams_per_org + rng.integers(0, teams_per_org, n)

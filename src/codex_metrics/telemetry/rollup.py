@@ -24,9 +24,11 @@ from codex_metrics.telemetry.schema import (
 
 __all__ = ["EventCodes", "rollup_usage_daily", "rollup_usage_daily_codes"]
 
-_FEATURE_CASE = "CASE feature " + " ".join(
-    f"WHEN '{ours}' THEN '{theirs}'" for ours, theirs in USAGE_FEATURE_NAMES.items()
-) + " ELSE feature END"
+_FEATURE_CASE = (
+    "CASE feature "
+    + " ".join(f"WHEN '{ours}' THEN '{theirs}'" for ours, theirs in USAGE_FEATURE_NAMES.items())
+    + " ELSE feature END"
+)
 
 _SQL = f"""
 WITH ev AS (
@@ -130,7 +132,9 @@ def rollup_usage_daily_codes(ev: EventCodes) -> pa.Table:
             key = key * len(values) + codes
         uniq, inv = np.unique(key, return_inverse=True)
 
-        def total(weights: np.ndarray | None, inv: np.ndarray = inv, size: int = uniq.size) -> np.ndarray:
+        def total(
+            weights: np.ndarray | None, inv: np.ndarray = inv, size: int = uniq.size
+        ) -> np.ndarray:
             return np.bincount(inv, weights=weights, minlength=size).astype(np.int64)
 
         cols: dict[str, pa.Array | np.ndarray] = {}
@@ -141,25 +145,43 @@ def rollup_usage_daily_codes(ev: EventCodes) -> pa.Table:
             decoded[name] = rest % size
             rest = rest // size
         dev = rest
-        cols["developer_id"] = pa.DictionaryArray.from_arrays(pa.array(dev.astype(np.int32)), pa.array(ev.developer_ids, pa.string()))
-        cols["org"] = pa.DictionaryArray.from_arrays(pa.array(ev.developer_org[dev].astype(np.int32)), pa.array(ev.orgs))
+        cols["developer_id"] = pa.DictionaryArray.from_arrays(
+            pa.array(dev.astype(np.int32)), pa.array(ev.developer_ids, pa.string())
+        )
+        cols["org"] = pa.DictionaryArray.from_arrays(
+            pa.array(ev.developer_org[dev].astype(np.int32)), pa.array(ev.orgs)
+        )
         cols["breakdown"] = pa.array([breakdown] * uniq.size, pa.string())
         for name in ("ide", "feature", "language", "model"):
             if name == "ide" and "ide" in dim_names:
-                cols[name] = pa.DictionaryArray.from_arrays(pa.array(ev.developer_editor[dev].astype(np.int32)), pa.array(EDITORS))
+                cols[name] = pa.DictionaryArray.from_arrays(
+                    pa.array(ev.developer_editor[dev].astype(np.int32)), pa.array(EDITORS)
+                )
             elif name in decoded:
-                cols[name] = pa.DictionaryArray.from_arrays(pa.array(decoded[name].astype(np.int32)), pa.array(dims[name][1]))
+                cols[name] = pa.DictionaryArray.from_arrays(
+                    pa.array(decoded[name].astype(np.int32)), pa.array(dims[name][1])
+                )
             else:
                 cols[name] = pa.nulls(uniq.size, pa.string())
         cols["user_initiated_interaction_count"] = total(prompted.astype(np.float64))
         cols["code_generation_activity_count"] = total(ev.shown.astype(np.float64))
         cols["code_acceptance_activity_count"] = total(ev.accepted.astype(np.float64))
-        cols["loc_suggested_to_add_sum"] = total(np.where(ev.shown, ev.lines_suggested, 0).astype(np.float64))
+        cols["loc_suggested_to_add_sum"] = total(
+            np.where(ev.shown, ev.lines_suggested, 0).astype(np.float64)
+        )
         cols["loc_suggested_to_delete_sum"] = np.zeros(uniq.size, dtype=np.int64)
         cols["loc_added_sum"] = total(ev.lines_accepted.astype(np.float64))
         cols["loc_deleted_sum"] = np.zeros(uniq.size, dtype=np.int64)
-        for flag, mask in (("used_chat", chat), ("used_agent", ev.feature == 3), ("used_cli", ev.feature == 4)):
-            cols[flag] = total(mask.astype(np.float64)) > 0 if breakdown == "total" else pa.nulls(uniq.size, pa.bool_())
+        for flag, mask in (
+            ("used_chat", chat),
+            ("used_agent", ev.feature == 3),
+            ("used_cli", ev.feature == 4),
+        ):
+            cols[flag] = (
+                total(mask.astype(np.float64)) > 0
+                if breakdown == "total"
+                else pa.nulls(uniq.size, pa.bool_())
+            )
         parts.append(pa.table(cols))
     out = pa.concat_tables(_unify(parts))
     n = out.num_rows
@@ -175,7 +197,9 @@ def _unify(parts: list[pa.Table]) -> list[pa.Table]:
     target = {}
     for p in parts:
         for f in p.schema:
-            if not pa.types.is_null(f.type) and (f.name not in target or pa.types.is_dictionary(f.type)):
+            if not pa.types.is_null(f.type) and (
+                f.name not in target or pa.types.is_dictionary(f.type)
+            ):
                 target[f.name] = f.type
     schema = pa.schema([(name, target[name]) for name in parts[0].column_names])
     return [p.cast(schema) for p in parts]

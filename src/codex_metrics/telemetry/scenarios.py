@@ -41,14 +41,18 @@ class ParamSpec:
     high: float | None = None
 
 
-def _p(default: float | int | str, doc: str, low: float | None = None, high: float | None = None) -> ParamSpec:
+def _p(
+    default: float | int | str, doc: str, low: float | None = None, high: float | None = None
+) -> ParamSpec:
     return ParamSpec(default, doc, low, high)
 
 
 PARAMETERS: dict[str, ParamSpec] = {
     # population and activity
     "orgs": _p(3, "Number of organisations developers belong to.", 1, 10_000),
-    "activity.events_per_day": _p(55.0, "Mean suggestions per active day at activity 1.", 0.1, 10_000),
+    "activity.events_per_day": _p(
+        55.0, "Mean suggestions per active day at activity 1.", 0.1, 10_000
+    ),
     "activity.weekend_factor": _p(0.12, "Weekend activity relative to a weekday.", 0, 1),
     "activity.holiday_factor": _p(0.1, "Holiday activity relative to a weekday.", 0, 1),
     "activity.holidays": _p("01-01,05-01,07-04,12-24,12-25,12-26,12-31", "Holidays as MM-DD list."),
@@ -56,9 +60,15 @@ PARAMETERS: dict[str, ParamSpec] = {
     "adoption.growth": _p(0.5, "Share of the others who adopt during the period.", 0, 1),
     "adoption.monthly_churn": _p(0.03, "Monthly probability that an adopter stops.", 0, 1),
     # acceptance
-    "acceptance.base_rate": _p(0.25, "Completion acceptance of a typical developer at median latency.", 0.01, 0.99),
-    "acceptance.latency_effect": _p(-0.45, "Change in acceptance log-odds per doubling of latency.", -3, 3),
-    "acceptance.developer_sd": _p(0.45, "SD of developers' acceptance log-odds around their persona.", 0, 3),
+    "acceptance.base_rate": _p(
+        0.25, "Completion acceptance of a typical developer at median latency.", 0.01, 0.99
+    ),
+    "acceptance.latency_effect": _p(
+        -0.45, "Change in acceptance log-odds per doubling of latency.", -3, 3
+    ),
+    "acceptance.developer_sd": _p(
+        0.45, "SD of developers' acceptance log-odds around their persona.", 0, 3
+    ),
     # latency and errors
     "latency.completion_median_ms": _p(260.0, "Median code-completion latency, ms.", 10, 60_000),
     "latency.chat_median_ms": _p(2400.0, "Median chat latency, ms.", 10, 600_000),
@@ -72,20 +82,26 @@ PARAMETERS: dict[str, ParamSpec] = {
     "tasks.per_developer_week": _p(4.0, "Coding tasks per developer per week.", 0, 1000),
     "tasks.base_minutes": _p(95.0, "Median task duration without AI, minutes.", 1, 100_000),
     "tasks.ai_speedup": _p(0.26, "Mean relative time saved with AI at mean experience.", -0.9, 0.9),
-    "tasks.speedup_per_year": _p(-0.015, "Change in speed-up per year of experience above mean.", -0.2, 0.2),
+    "tasks.speedup_per_year": _p(
+        -0.015, "Change in speed-up per year of experience above mean.", -0.2, 0.2
+    ),
     "surveys.response_rate": _p(0.4, "Share of adopters answering each fortnightly survey.", 0, 1),
     # ab_test
     "ab.pre_days": _p(7, "Days of pre-period on model A for everyone.", 1, 3650),
     "ab.weight_b": _p(0.5, "Intended allocation to arm B.", 0.01, 0.99),
     "ab.lift_acceptance": _p(0.12, "Log-odds lift of acceptance on model B.", -2, 2),
     "ab.latency_ratio": _p(0.85, "Latency of model B relative to A.", 0.1, 10),
-    "ab.srm_bug": _p(0.0, "Share of B developers missing from the assignment log (an SRM bug).", 0, 0.9),
+    "ab.srm_bug": _p(
+        0.0, "Share of B developers missing from the assignment log (an SRM bug).", 0, 0.9
+    ),
     "ab.model_a": _p("codex-completion-a", "Model version of arm A."),
     "ab.model_b": _p("codex-completion-b", "Model version of arm B."),
     # rollout
     "rollout.waves": _p(4, "Number of staggered adoption waves during the period.", 1, 52),
     "rollout.initial_share": _p(0.15, "Share adopted before the start.", 0, 1),
-    "rollout.experience_effect": _p(-0.25, "Adoption log-odds per year of experience above mean.", -5, 5),
+    "rollout.experience_effect": _p(
+        -0.25, "Adoption log-odds per year of experience above mean.", -5, 5
+    ),
     "rollout.final_share": _p(0.7, "Share adopted by the end (average over experience).", 0, 1),
     # latency_regression
     "regression.day": _p(14, "Day index (0-based) of the bad deploy.", 0, 3650),
@@ -168,7 +184,9 @@ def parse_set_options(values: list[str] | None) -> dict[str, str]:
     for item in values or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ParameterError("--set", f"{item!r} is not key=value (e.g. --set ab.lift_acceptance=0.2)")
+            raise ParameterError(
+                "--set", f"{item!r} is not key=value (e.g. --set ab.lift_acceptance=0.2)"
+            )
         out[key.strip()] = value.strip()
     return out
 
@@ -204,7 +222,8 @@ def _coerce(key: str, spec: ParamSpec, raw: object) -> float | int | str:
         raise ParameterError(key, f"{raw!r} is not {kind}") from None
     if (spec.low is not None and value < spec.low) or (spec.high is not None and value > spec.high):
         raise ParameterError(
-            key, f"{value} is outside its range [{spec.low:g}, {spec.high:g}]; pick a value inside it"
+            key,
+            f"{value} is outside its range [{spec.low:g}, {spec.high:g}]; pick a value inside it",
         )
     return value
 
@@ -224,7 +243,9 @@ def build_config(
         ParameterError: unknown scenario, bad size, unknown key or value out of range.
     """
     if scenario not in SCENARIOS:
-        raise ParameterError("--scenario", f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
+        raise ParameterError(
+            "--scenario", f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}"
+        )
     if developers < 1:
         raise ParameterError("--developers", f"must be at least 1, got {developers}")
     if days < 1:
@@ -236,13 +257,15 @@ def build_config(
     for key, raw in (overrides or {}).items():
         if key not in params:
             allowed = ", ".join(sorted({_group(k) for k in params}))
-            hint = "" if key not in PARAMETERS else f" (it belongs to another scenario)"
+            hint = "" if key not in PARAMETERS else " (it belongs to another scenario)"
             raise ParameterError(
                 key, f"unknown parameter for scenario {scenario}{hint}; groups here: {allowed}"
             )
         params[key] = _coerce(key, PARAMETERS[key], raw)
     if scenario == "ab_test" and int(params["ab.pre_days"]) >= days:
-        raise ParameterError("ab.pre_days", f"must be less than --days ({days}) to leave an experiment period")
+        raise ParameterError(
+            "ab.pre_days", f"must be less than --days ({days}) to leave an experiment period"
+        )
     if scenario == "latency_regression" and int(params["regression.day"]) >= days:
         raise ParameterError("regression.day", f"must be less than --days ({days})")
     for key in ("ab.model_a", "ab.model_b"):

@@ -132,9 +132,18 @@ class TableSpec:
 
 def _bookkeeping() -> tuple[Column, ...]:
     return (
-        Column("source", pa.string(), "Where the row came from: simulator, copilot-report, codex-otel, ..."),
+        Column(
+            "source",
+            pa.string(),
+            "Where the row came from: simulator, copilot-report, codex-otel, ...",
+        ),
         Column("ingested_at", UTC_TS, "When the row was written to the lake (UTC)."),
-        Column("run_id", pa.string(), "Simulator run that produced the row (simulated rows only).", True),
+        Column(
+            "run_id",
+            pa.string(),
+            "Simulator run that produced the row (simulated rows only).",
+            True,
+        ),
     )
 
 
@@ -264,9 +273,19 @@ SUGGESTIONS = TableSpec(
         _c("chars_persisted_2m", _I32, "... 2 minutes later.", True),
         _c("chars_persisted_5m", _I32, "... 5 minutes later.", True),
         _c("chars_persisted_10m", _I32, "... 10 minutes later.", True),
-        _c("edit_distance_10m", _I32, "Levenshtein distance, accepted text vs the code 10 min later.", True),
+        _c(
+            "edit_distance_10m",
+            _I32,
+            "Levenshtein distance, accepted text vs the code 10 min later.",
+            True,
+        ),
         _c("keystrokes_saved", _I32, "Keystrokes the developer did not type thanks to the accept."),
-        _c("post_accept_failure", _B, "Compile or run failure after acceptance (null: not accepted).", True),
+        _c(
+            "post_accept_failure",
+            _B,
+            "Compile or run failure after acceptance (null: not accepted).",
+            True,
+        ),
         _c("is_fallback", _B, "Served by the fallback model after the primary failed."),
         _c("failure_mode", _S, "Failure-mode category (see enum)."),
         *_bookkeeping(),
@@ -354,7 +373,12 @@ USAGE_DAILY = TableSpec(
         _c("org", _S, "Organisation or enterprise the report is for."),
         _c("breakdown", _S, "Which dimensions are set (see enum)."),
         _c("ide", _S, "Editor (breakdown ide).", True),
-        _c("feature", _S, "Feature, GitHub spelling (feature, language_feature, model_feature).", True),
+        _c(
+            "feature",
+            _S,
+            "Feature, GitHub spelling (feature, language_feature, model_feature).",
+            True,
+        ),
         _c("language", _S, "Language (language_feature, language_model).", True),
         _c("model", _S, "Model (language_model, model_feature).", True),
         _c("user_initiated_interaction_count", _I64, "Prompts explicitly sent."),
@@ -367,7 +391,12 @@ USAGE_DAILY = TableSpec(
         _c("used_chat", _B, "Used chat that day (breakdown total).", True),
         _c("used_agent", _B, "Used agent mode that day (breakdown total).", True),
         _c("used_cli", _B, "Used the CLI that day (breakdown total).", True),
-        _c("report_start_day", pa.date32(), "First day of the vendor report the row came from.", True),
+        _c(
+            "report_start_day",
+            pa.date32(),
+            "First day of the vendor report the row came from.",
+            True,
+        ),
         _c("report_end_day", pa.date32(), "Last day of that report (newest wins).", True),
         _c("fetched_at", UTC_TS, "When the report was downloaded.", True),
         *_bookkeeping(),
@@ -379,8 +408,10 @@ EVAL_RESULTS = TableSpec(
     name="eval_results",
     doc=(
         "One row per executed code-evaluation sample: which model version produced it for which "
-        "task, and the sandboxed verdict."
+        "task, and the sandboxed verdict. Run-level fields (provider, settings, started and "
+        "finished) repeat on every row of a run; the eval_runs view selects them once per run."
     ),
+    partitioning=None,
     key=("eval_run_id", "task_id", "sample_index"),
     columns=(
         _c("eval_run_id", _S, "Evaluation run id."),
@@ -393,10 +424,20 @@ EVAL_RESULTS = TableSpec(
         _c("duration_s", _F64, "Run time of the sample, seconds.", True),
         _c("peak_memory_kb", _I64, "Peak resident memory, KiB.", True),
         _c("edit_distance_tokens", _F64, "Normalised token edit distance to the reference.", True),
-        _c("edit_distance_chars", _F64, "Normalised character edit distance to the reference.", True),
+        _c("edit_distance_chars", _F64, "Normalised char edit distance to the reference.", True),
         _c("quality_score", _F64, "Code-quality score 0-100 (see docs).", True),
         _c("error_type", _S, "Exception class when it failed.", True),
         _c("error_message", _S, "Truncated error message.", True),
+        _c("traceback_excerpt", _S, "Last frames of the traceback, truncated.", True),
+        _c("exit_code", _I32, "Exit code of the sample's process (negative: signal).", True),
+        _c("compile_ok", _B, "The code compiles (not run).", True),
+        _c("complexity", _I32, "Maximum cyclomatic complexity of its functions.", True),
+        _c("ruff_findings", _I32, "Ruff findings other than security ones.", True),
+        _c("security_findings", _I32, "Ruff flake8-bandit (S) security findings.", True),
+        _c("provider", _S, "Where the samples came from: openai, replay.", True),
+        _c("run_settings", _S, "Run settings as JSON (limits, model parameters).", True),
+        _c("run_started_at", UTC_TS, "When the run started (UTC).", True),
+        _c("run_finished_at", UTC_TS, "When the run finished (UTC).", True),
         *_bookkeeping(),
     ),
 )

@@ -6,7 +6,12 @@ import pyarrow as pa
 
 from codex_metrics.telemetry.personas import PERSONAS
 from codex_metrics.telemetry.scenarios import DEFAULT_START, PARAMETERS, SCENARIOS
-from codex_metrics.telemetry.schema import BREAKDOWN_DIMENSIONS, SCHEMA_VERSION, TABLES, USAGE_FEATURE_NAMES
+from codex_metrics.telemetry.schema import (
+    BREAKDOWN_DIMENSIONS,
+    SCHEMA_VERSION,
+    TABLES,
+    USAGE_FEATURE_NAMES,
+)
 
 __all__ = ["render_schema_markdown", "render_simulator_markdown"]
 
@@ -29,45 +34,102 @@ def render_schema_markdown() -> str:
 
     out = [GENERATED, "", f"# Telemetry schema (version {SCHEMA_VERSION})", ""]
     out += [line.rstrip() for line in (schema.__doc__ or "").strip().splitlines()]
-    out += ["", "Layout: `<lake>/<table>/day=YYYY-MM-DD/<source>~<scope>~<id>.parquet` for day tables, "
-            "`<lake>/<table>/<source>~<scope>~<id>.parquet` for whole tables.", ""]
+    out += [
+        "",
+        "Layout: `<lake>/<table>/day=YYYY-MM-DD/<source>~<scope>~<id>.parquet` for day tables, "
+        "`<lake>/<table>/<source>~<scope>~<id>.parquet` for whole tables.",
+        "",
+    ]
     for spec in TABLES.values():
-        part = "partitioned by UTC day (`day` DATE column in views)" if spec.partitioning else "stored whole"
-        out += [f"## `{spec.name}`", "", spec.doc, "",
-                f"Key: `{', '.join(spec.key)}` (within a source); newest wins by `{', '.join(spec.newest_by)}`; {part}.", "",
-                "| column | type | null | meaning |", "| --- | --- | --- | --- |"]
+        part = (
+            "partitioned by UTC day (`day` DATE column in views)"
+            if spec.partitioning
+            else "stored whole"
+        )
+        out += [
+            f"## `{spec.name}`",
+            "",
+            spec.doc,
+            "",
+            f"Key: `{', '.join(spec.key)}` (within a source); newest wins by `{', '.join(spec.newest_by)}`; {part}.",
+            "",
+            "| column | type | null | meaning |",
+            "| --- | --- | --- | --- |",
+        ]
         for c in spec.columns:
             doc = c.doc
             if c.name in spec.enums:
                 doc += " Values: " + ", ".join(f"`{v}`" for v in spec.enums[c.name]) + "."
-            out.append(f"| `{c.name}` | {_type(c.type)} | {'yes' if c.nullable else 'no'} | {doc} |")
+            out.append(
+                f"| `{c.name}` | {_type(c.type)} | {'yes' if c.nullable else 'no'} | {doc} |"
+            )
         if spec.name == "usage_daily":
             out += ["", "Breakdowns and the dimensions each sets:", ""]
-            out += [f"- `{b}`: {', '.join(f'`{d}`' for d in dims) or 'none (user totals)'}" for b, dims in BREAKDOWN_DIMENSIONS.items()]
-            out += ["", "Event features map to GitHub's names: "
-                    + ", ".join(f"`{a}` -> `{b}`" for a, b in USAGE_FEATURE_NAMES.items()) + "."]
+            out += [
+                f"- `{b}`: {', '.join(f'`{d}`' for d in dims) or 'none (user totals)'}"
+                for b, dims in BREAKDOWN_DIMENSIONS.items()
+            ]
+            out += [
+                "",
+                "Event features map to GitHub's names: "
+                + ", ".join(f"`{a}` -> `{b}`" for a, b in USAGE_FEATURE_NAMES.items())
+                + ".",
+            ]
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 
 
 def render_simulator_markdown() -> str:
     """The simulator's scenarios, personas, parameters and calibration bands as Markdown."""
-    out = [GENERATED, "", "# Simulator", "",
-           f"Deterministic for (scenario, parameters, developers, days, seed, start); default start "
-           f"{DEFAULT_START.isoformat()} (a Monday), never today.", "", "## Scenarios", ""]
+    out = [
+        GENERATED,
+        "",
+        "# Simulator",
+        "",
+        f"Deterministic for (scenario, parameters, developers, days, seed, start); default start "
+        f"{DEFAULT_START.isoformat()} (a Monday), never today.",
+        "",
+        "## Scenarios",
+        "",
+    ]
     out += [f"- `{s.name}`: {s.doc}" for s in SCENARIOS.values()]
-    out += ["", "## Personas", "", "| persona | share | activity | active prob. | acceptance log-odds | chat share | AI task share |",
-            "| --- | --- | --- | --- | --- | --- | --- |"]
-    out += [f"| {p.name} | {p.share:.0%} | {p.activity:g} | {p.active_prob:g} | {p.accept_logit:+g} | {p.chat_share:g} | {p.ai_task_share:g} |" for p in PERSONAS]
-    out += ["", "## Calibration bands (checked by tests/telemetry/test_calibration.py)", "",
-            "- Overall acceptance rate by count: 22%-37% (Meta CodeCompose 22%, Ziegler et al. 27%, Google 25-37%).",
-            "- Code-completion latency: median 150-500 ms, P99 under 3 s; chat and agent latencies in seconds.",
-            "- Weekend activity well below weekdays (under 30% of a weekday).",
-            "- Tasks: AI speed-up about 26% at mean experience (RCTs: 21-56%), larger for juniors.", "",
-            "## Parameters (`--set key=value` or a TOML file)", "", "| key | default | range | meaning | scenario |", "| --- | --- | --- | --- | --- |"]
+    out += [
+        "",
+        "## Personas",
+        "",
+        "| persona | share | activity | active prob. | acceptance log-odds | chat share | AI task share |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    out += [
+        f"| {p.name} | {p.share:.0%} | {p.activity:g} | {p.active_prob:g} | {p.accept_logit:+g} | {p.chat_share:g} | {p.ai_task_share:g} |"
+        for p in PERSONAS
+    ]
+    out += [
+        "",
+        "## Calibration bands (checked by tests/telemetry/test_calibration.py)",
+        "",
+        "- Overall acceptance rate by count: 22%-37% (Meta CodeCompose 22%, Ziegler et al. 27%, Google 25-37%).",
+        "- Code-completion latency: median 150-500 ms, P99 under 3 s; chat and agent latencies in seconds.",
+        "- Weekend activity well below weekdays (under 30% of a weekday).",
+        "- Tasks: AI speed-up about 26% at mean experience (RCTs: 21-56%), larger for juniors.",
+        "",
+        "## Parameters (`--set key=value` or a TOML file)",
+        "",
+        "| key | default | range | meaning | scenario |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for key, spec in PARAMETERS.items():
         rng = "" if spec.low is None else f"[{spec.low:g}, {spec.high:g}]"
         group = key.split(".", 1)[0]
-        where = next((s.name for s in SCENARIOS.values() if group in s.groups and s.name != "baseline" and group not in SCENARIOS["baseline"].groups), "all")
+        where = next(
+            (
+                s.name
+                for s in SCENARIOS.values()
+                if group in s.groups
+                and s.name != "baseline"
+                and group not in SCENARIOS["baseline"].groups
+            ),
+            "all",
+        )
         out.append(f"| `{key}` | `{spec.default}` | {rng} | {spec.doc} | {where} |")
     return "\n".join(out) + "\n"

@@ -40,7 +40,13 @@ from codex_metrics.telemetry._events import (
     timestamps,
     utc_micros,
 )
-from codex_metrics.telemetry.personas import EXPERIENCE_MEAN_YEARS, NEVER, PERSONAS, Population, draw_population
+from codex_metrics.telemetry.personas import (
+    EXPERIENCE_MEAN_YEARS,
+    NEVER,
+    PERSONAS,
+    Population,
+    draw_population,
+)
 from codex_metrics.telemetry.rollup import rollup_usage_daily_codes
 from codex_metrics.telemetry.scenarios import SimulationConfig
 from codex_metrics.telemetry.truth import write_part
@@ -108,7 +114,9 @@ def _arms(cfg: SimulationConfig, pop: Population) -> np.ndarray | None:
     return np.where(eligible, (u < cfg["ab.weight_b"]).astype(np.int8), -1).astype(np.int8)
 
 
-def _day_context(cfg: SimulationConfig, models: Models, arms: np.ndarray | None, d: int) -> DayContext:
+def _day_context(
+    cfg: SimulationConfig, models: Models, arms: np.ndarray | None, d: int
+) -> DayContext:
     day = cfg.start + timedelta(days=d)
     multiplier = np.ones(len(models.names))
     period = None
@@ -120,7 +128,9 @@ def _day_context(cfg: SimulationConfig, models: Models, arms: np.ndarray | None,
             hit = [not target or name == target for name in models.names]
             multiplier = np.where(hit, cfg["regression.factor"], 1.0)
     in_experiment = cfg.scenario == "ab_test" and d >= cfg.integer("ab.pre_days")
-    return DayContext(d, day, _activity_factor(cfg, day), models, multiplier, arms, in_experiment, period)
+    return DayContext(
+        d, day, _activity_factor(cfg, day), models, multiplier, arms, in_experiment, period
+    )
 
 
 def _also_replace(run_id: str, partition: tuple[int, int]) -> Callable[[FileRef], bool]:
@@ -136,7 +146,9 @@ def _also_replace(run_id: str, partition: tuple[int, int]) -> Callable[[FileRef]
     return predicate
 
 
-def _team_rows(cfg: SimulationConfig, pop: Population, dev: np.ndarray, d: int, ids: list[str]) -> pa.Table:
+def _team_rows(
+    cfg: SimulationConfig, pop: Population, dev: np.ndarray, d: int, ids: list[str]
+) -> pa.Table:
     local = np.arange(dev.shape[0])
     primary = np.where(pop.team_switch_day[dev] <= d, pop.switch_team[dev], pop.team[dev])
     second = pop.second_team[dev]
@@ -145,16 +157,33 @@ def _team_rows(cfg: SimulationConfig, pop: Population, dev: np.ndarray, d: int, 
     team = np.concatenate([primary, second[has_second]])
     teams_per_org = max(cfg.developers // (cfg.integer("orgs") * 8), 1)
     org = team // teams_per_org
-    names = pa.array([f"team-{t // teams_per_org:03d}-{t % teams_per_org:03d}" for t in range(int(team.max()) + 1)]) if team.size else pa.array([], pa.string())
-    return pa.table({
-        "developer_id": dictionary(rows, ids),
-        "team": pa.DictionaryArray.from_arrays(pa.array(team.astype(np.int32)), names),
-        "org": dictionary(org, [f"org-{i:03d}" for i in range(cfg.integer("orgs"))]),
-    })
+    names = (
+        pa.array(
+            [
+                f"team-{t // teams_per_org:03d}-{t % teams_per_org:03d}"
+                for t in range(int(team.max()) + 1)
+            ]
+        )
+        if team.size
+        else pa.array([], pa.string())
+    )
+    return pa.table(
+        {
+            "developer_id": dictionary(rows, ids),
+            "team": pa.DictionaryArray.from_arrays(pa.array(team.astype(np.int32)), names),
+            "org": dictionary(org, [f"org-{i:03d}" for i in range(cfg.integer("orgs"))]),
+        }
+    )
 
 
-def _whole_tables(cfg: SimulationConfig, pop: Population, dev: np.ndarray, last_us: np.ndarray,
-                  arms: np.ndarray | None, first: bool) -> dict[str, pa.Table]:
+def _whole_tables(
+    cfg: SimulationConfig,
+    pop: Population,
+    dev: np.ndarray,
+    last_us: np.ndarray,
+    arms: np.ndarray | None,
+    first: bool,
+) -> dict[str, pa.Table]:
     ids = pop.developer_ids(dev)
     start_us = utc_micros(cfg.start)
     day_us = 86_400_000_000
@@ -164,31 +193,54 @@ def _whole_tables(cfg: SimulationConfig, pop: Population, dev: np.ndarray, last_
     exp = pop.experience_years[dev]
     level = np.where(exp < 3, 0, np.where(exp <= 8, 1, 2))
     out = {
-        "developers": pa.table({
-            "developer_id": ids,
-            "org": dictionary(pop.org[dev], orgs),
-            "experience_years": np.round(exp, 2),
-            "experience_level": dictionary(level, ["junior", "mid", "senior"]),
-            "primary_language": dictionary(pop.language[dev], _languages()),
-            "editor": dictionary(pop.editor[dev], _editors()),
-            "plan": dictionary(pop.plan_enterprise[dev].astype(np.int8), ["business", "enterprise"]),
-            "adopted_at": pa.array(np.where(ever, start_us + adopted * day_us, 0), mask=~ever).cast(pa.timestamp("us", tz="UTC")),
-            "churned_at": pa.array(np.where(churned < NEVER, start_us + churned * day_us, 0), mask=churned >= NEVER).cast(pa.timestamp("us", tz="UTC")),
-            "persona": dictionary(pop.persona[dev], [p.name for p in PERSONAS]),
-        })
+        "developers": pa.table(
+            {
+                "developer_id": ids,
+                "org": dictionary(pop.org[dev], orgs),
+                "experience_years": np.round(exp, 2),
+                "experience_level": dictionary(level, ["junior", "mid", "senior"]),
+                "primary_language": dictionary(pop.language[dev], _languages()),
+                "editor": dictionary(pop.editor[dev], _editors()),
+                "plan": dictionary(
+                    pop.plan_enterprise[dev].astype(np.int8), ["business", "enterprise"]
+                ),
+                "adopted_at": pa.array(
+                    np.where(ever, start_us + adopted * day_us, 0), mask=~ever
+                ).cast(pa.timestamp("us", tz="UTC")),
+                "churned_at": pa.array(
+                    np.where(churned < NEVER, start_us + churned * day_us, 0), mask=churned >= NEVER
+                ).cast(pa.timestamp("us", tz="UTC")),
+                "persona": dictionary(pop.persona[dev], [p.name for p in PERSONAS]),
+            }
+        )
     }
     # Seats: every adopter, and a fifth of the others (bought but never used).
-    rng = np.random.default_rng([cfg.seed, 7, int(dev[0]) if dev.size else 0])
-    seated = ever | (rng.random(dev.shape[0]) < 0.2)
-    assigned = np.where(ever, np.minimum(adopted, 0) * day_us + start_us - rng.integers(0, 30, dev.shape[0]) * day_us,
-                        start_us - rng.integers(0, 90, dev.shape[0]) * day_us)
-    out["seats"] = pa.table({
-        "developer_id": pa.array(ids).filter(pa.array(seated)),
-        "org": dictionary(pop.org[dev][seated], orgs),
-        "assigned_at": timestamps(assigned[seated]),
-        "last_activity_at": pa.array(last_us[seated], mask=last_us[seated] < 0).cast(pa.timestamp("us", tz="UTC")),
-        "plan": dictionary(pop.plan_enterprise[dev][seated].astype(np.int8), ["business", "enterprise"]),
-    })
+    # Per-developer draws from one stream over everybody, so partitions agree with a single run.
+    rng = np.random.default_rng([cfg.seed, 7])
+    seat_u, lead_days, unused_days = (
+        rng.random(pop.size)[dev],
+        rng.integers(0, 30, pop.size)[dev],
+        rng.integers(0, 90, pop.size)[dev],
+    )
+    seated = ever | (seat_u < 0.2)
+    assigned = np.where(
+        ever,
+        np.minimum(adopted, 0) * day_us + start_us - lead_days * day_us,
+        start_us - unused_days * day_us,
+    )
+    out["seats"] = pa.table(
+        {
+            "developer_id": pa.array(ids).filter(pa.array(seated)),
+            "org": dictionary(pop.org[dev][seated], orgs),
+            "assigned_at": timestamps(assigned[seated]),
+            "last_activity_at": pa.array(last_us[seated], mask=last_us[seated] < 0).cast(
+                pa.timestamp("us", tz="UTC")
+            ),
+            "plan": dictionary(
+                pop.plan_enterprise[dev][seated].astype(np.int8), ["business", "enterprise"]
+            ),
+        }
+    )
     if arms is not None:
         in_exp = arms[dev] >= 0
         arm = arms[dev]
@@ -198,12 +250,14 @@ def _whole_tables(cfg: SimulationConfig, pop: Population, dev: np.ndarray, last_
             lost = np.random.default_rng([cfg.seed, 8]).random(pop.size)[dev] < bug
             logged &= ~((arm == 1) & lost)
         exp_start = start_us + cfg.integer("ab.pre_days") * day_us
-        out["assignments"] = pa.table({
-            "experiment_id": pa.array([EXPERIMENT_ID] * int(logged.sum()), pa.string()),
-            "developer_id": pa.array(ids).filter(pa.array(logged)),
-            "arm": dictionary(arm[logged], ["A", "B"]),
-            "assigned_at": timestamps(np.full(int(logged.sum()), exp_start)),
-        })
+        out["assignments"] = pa.table(
+            {
+                "experiment_id": pa.array([EXPERIMENT_ID] * int(logged.sum()), pa.string()),
+                "developer_id": pa.array(ids).filter(pa.array(logged)),
+                "arm": dictionary(arm[logged], ["A", "B"]),
+                "assigned_at": timestamps(np.full(int(logged.sum()), exp_start)),
+            }
+        )
         if first:
             out["experiments"] = _experiment_row(cfg, int((arms >= 0).sum()))
     return out
@@ -213,21 +267,37 @@ def _experiment_row(cfg: SimulationConfig, planned: int) -> pa.Table:
     day_us = 86_400_000_000
     start_us = utc_micros(cfg.start)
     w = cfg["ab.weight_b"]
-    return pa.table({
-        "experiment_id": [EXPERIMENT_ID],
-        "description": [f"{cfg.text('ab.model_b')} vs {cfg.text('ab.model_a')} (simulated)"],
-        "arms": [[{"arm": "A", "model_version": cfg.text("ab.model_a"), "weight": 1 - w},
-                  {"arm": "B", "model_version": cfg.text("ab.model_b"), "weight": w}]],
-        "pre_period_start": timestamps(np.array([start_us])),
-        "start": timestamps(np.array([start_us + cfg.integer("ab.pre_days") * day_us])),
-        "end": timestamps(np.array([start_us + cfg.days * day_us])),
-        "primary_metrics": [["acceptance_rate_by_count"]],
-        "guardrail_metrics": [[{"metric": "latency_mean_ms", "margin": 0.05},
-                               {"metric": "error_rate", "margin": 0.10}]],
-        "secondary_metrics": [["acceptance_rate_by_lines", "edit_distance_mean", "persistence_rate_10m",
-                               "post_accept_failure_rate"]],
-        "planned_developers": [planned],
-    })
+    return pa.table(
+        {
+            "experiment_id": [EXPERIMENT_ID],
+            "description": [f"{cfg.text('ab.model_b')} vs {cfg.text('ab.model_a')} (simulated)"],
+            "arms": [
+                [
+                    {"arm": "A", "model_version": cfg.text("ab.model_a"), "weight": 1 - w},
+                    {"arm": "B", "model_version": cfg.text("ab.model_b"), "weight": w},
+                ]
+            ],
+            "pre_period_start": timestamps(np.array([start_us])),
+            "start": timestamps(np.array([start_us + cfg.integer("ab.pre_days") * day_us])),
+            "end": timestamps(np.array([start_us + cfg.days * day_us])),
+            "primary_metrics": [["acceptance_rate_by_count"]],
+            "guardrail_metrics": [
+                [
+                    {"metric": "latency_mean_ms", "margin": 0.05},
+                    {"metric": "error_rate", "margin": 0.10},
+                ]
+            ],
+            "secondary_metrics": [
+                [
+                    "acceptance_rate_by_lines",
+                    "edit_distance_mean",
+                    "persistence_rate_10m",
+                    "post_accept_failure_rate",
+                ]
+            ],
+            "planned_developers": [planned],
+        }
+    )
 
 
 def _languages() -> tuple[str, ...]:
@@ -242,13 +312,19 @@ def _editors() -> tuple[str, ...]:
     return EDITORS
 
 
-def _truth_part(cfg: SimulationConfig, pop: Population, mine: np.ndarray, run_id: str,
-                sums: TruthSums) -> dict[str, Any]:
+def _truth_part(
+    cfg: SimulationConfig, pop: Population, mine: np.ndarray, run_id: str, sums: TruthSums
+) -> dict[str, Any]:
     ids = np.array(pop.developer_ids(mine), dtype=object)
     members = {p.name: sorted(ids[pop.persona[mine] == k].tolist()) for k, p in enumerate(PERSONAS)}
     exp = pop.experience_years[mine]
     adopter = pop.adopted_day[mine] < NEVER
-    levels = {"junior (1 y)": 1.0, "mid (5 y)": 5.0, "mean (7 y)": EXPERIENCE_MEAN_YEARS, "senior (15 y)": 15.0}
+    levels = {
+        "junior (1 y)": 1.0,
+        "mid (5 y)": 5.0,
+        "mean (7 y)": EXPERIENCE_MEAN_YEARS,
+        "senior (15 y)": 15.0,
+    }
     part: dict[str, Any] = {
         "run_id": run_id,
         "scenario": cfg.scenario,
@@ -258,19 +334,30 @@ def _truth_part(cfg: SimulationConfig, pop: Population, mine: np.ndarray, run_id
         "start": cfg.start.isoformat(),
         "parameters": dict(cfg.items()),
         "personas": [p.name for p in PERSONAS],
-        "persona_definitions": {p.name: {"share": p.share, "activity": p.activity, "accept_logit": p.accept_logit,
-                                         "chat_share": p.chat_share} for p in PERSONAS},
+        "persona_definitions": {
+            p.name: {
+                "share": p.share,
+                "activity": p.activity,
+                "accept_logit": p.accept_logit,
+                "chat_share": p.chat_share,
+            }
+            for p in PERSONAS
+        },
         "persona_members": members,
         "sums": sums.values,
         "tasks": {
-            "ai_speedup_by_experience": {k: float(speedup(cfg, np.array([v]))[0]) for k, v in levels.items()},
+            "ai_speedup_by_experience": {
+                k: float(speedup(cfg, np.array([v]))[0]) for k, v in levels.items()
+            },
             "speedup_per_year": cfg["tasks.speedup_per_year"],
         },
     }
     if cfg.scenario == "rollout":
         part["experience_sums"] = {
-            "adopters_sum": float(exp[adopter].sum()), "adopters_n": float(adopter.sum()),
-            "non_adopters_sum": float(exp[~adopter].sum()), "non_adopters_n": float((~adopter).sum()),
+            "adopters_sum": float(exp[adopter].sum()),
+            "adopters_n": float(adopter.sum()),
+            "non_adopters_sum": float(exp[~adopter].sum()),
+            "non_adopters_n": float((~adopter).sum()),
         }
     return part
 
@@ -306,7 +393,9 @@ def simulate(
     scope = f"{run_id}.p{i}of{n}"
     replace = _also_replace(run_id, partition)
     writers: dict[str, TableWriter] = {
-        t: lake.writer(t, source=SOURCE, scope=scope, run_id=run_id, replace_scope="all", also_replace=replace)
+        t: lake.writer(
+            t, source=SOURCE, scope=scope, run_id=run_id, replace_scope="all", also_replace=replace
+        )
         for t in (*DAY_TABLES, *WHOLE_TABLES)
     }
     sums = TruthSums()
@@ -315,7 +404,9 @@ def simulate(
     total_steps = max(cfg.days * len(blocks), 1)
     step = 0
     last_event = np.full(cfg.developers, -1, dtype=np.int64)
-    block_devs = {b: np.arange(b * block_size, min((b + 1) * block_size, cfg.developers)) for b in blocks}
+    block_devs = {
+        b: np.arange(b * block_size, min((b + 1) * block_size, cfg.developers)) for b in blocks
+    }
     block_ids = {b: pa.array(pop.developer_ids(dev), pa.string()) for b, dev in block_devs.items()}
     sink = _WriteSink(writers)
     try:
@@ -338,7 +429,9 @@ def simulate(
                 sink.put(tables, ctx.day)
                 if sample_csv is not None and sample_rows < SAMPLE_ROWS:
                     take = out.suggestions.slice(0, SAMPLE_ROWS - sample_rows)
-                    sample.append(take.append_column("day", pa.array([ctx.day] * take.num_rows, pa.date32())))
+                    sample.append(
+                        take.append_column("day", pa.array([ctx.day] * take.num_rows, pa.date32()))
+                    )
                     sample_rows += take.num_rows
                 step += 1
                 if on_progress is not None:
@@ -347,7 +440,9 @@ def simulate(
         sink.finish()
         mine = np.concatenate(list(block_devs.values())) if blocks else np.array([], dtype=np.int64)
         if mine.size:
-            for table, data in _whole_tables(cfg, pop, mine, last_event[mine], arms, first=i == 0).items():
+            for table, data in _whole_tables(
+                cfg, pop, mine, last_event[mine], arms, first=i == 0
+            ).items():
                 writers[table].write(data)
         rows = {table: w.commit().rows_written for table, w in writers.items()}
     except BaseException:
@@ -355,10 +450,22 @@ def simulate(
         for w in writers.values():
             w.abort()
         raise
-    truth = write_part(lake.simulator_dir, run_id, partition, _truth_part(cfg, pop, mine, run_id, sums))
+    truth = write_part(
+        lake.simulator_dir, run_id, partition, _truth_part(cfg, pop, mine, run_id, sums)
+    )
     if sample_csv is not None and sample:
-        _write_sample(sample_csv, pa.concat_tables([s.cast(sample[0].schema) for s in sample]))
-    return SimulationResult(run_id, cfg.scenario, partition, rows, truth, time.perf_counter() - started)
+        rows_ = pa.concat_tables([s.cast(sample[0].schema) for s in sample])
+        n_rows = rows_.num_rows
+        stamp = writers["suggestions"].ingested_at
+        rows_ = (
+            rows_.append_column("source", pa.array([SOURCE] * n_rows))
+            .append_column("ingested_at", pa.array([stamp] * n_rows, pa.timestamp("us", tz="UTC")))
+            .append_column("run_id", pa.array([run_id] * n_rows))
+        )
+        _write_sample(sample_csv, rows_)
+    return SimulationResult(
+        run_id, cfg.scenario, partition, rows, truth, time.perf_counter() - started
+    )
 
 
 class _WriteSink:
@@ -369,7 +476,9 @@ class _WriteSink:
 
     def __init__(self, writers: dict[str, TableWriter]) -> None:
         self.writers = writers
-        self.queue: queue.Queue[tuple[dict[str, pa.Table], date, bool] | None] = queue.Queue(maxsize=2)
+        self.queue: queue.Queue[tuple[dict[str, pa.Table], date, bool] | None] = queue.Queue(
+            maxsize=2
+        )
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="lake-writer", daemon=True)
         self.thread.start()
@@ -413,9 +522,11 @@ class _WriteSink:
 
 def _write_sample(path: Path, table: pa.Table) -> None:
     path = Path(path)
-    plain = pa.table({
-        name: col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col
-        for name, col in zip(table.column_names, table.columns, strict=True)
-    })
+    plain = pa.table(
+        {
+            name: col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col
+            for name, col in zip(table.column_names, table.columns, strict=True)
+        }
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     pacsv.write_csv(plain, path)

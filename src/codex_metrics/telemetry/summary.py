@@ -40,26 +40,62 @@ def summarize_simulation(lake: Lake) -> list[SummaryRow]:
     sim = "source = 'simulator'"
     rows: list[SummaryRow] = []
     devs = _one(con, f"SELECT count(DISTINCT developer_id) FROM suggestions WHERE {sim}")
-    dau = _one(con, f"SELECT avg(n) FROM (SELECT day, count(DISTINCT developer_id) n FROM suggestions WHERE {sim} AND isodow(day) <= 5 GROUP BY day)")
-    rows.append(SummaryRow("developers with activity", devs, truth["developers"], "of all simulated developers"))
+    dau = _one(
+        con,
+        f"SELECT avg(n) FROM (SELECT day, count(DISTINCT developer_id) n FROM suggestions WHERE {sim} AND isodow(day) <= 5 GROUP BY day)",
+    )
+    rows.append(
+        SummaryRow(
+            "developers with activity", devs, truth["developers"], "of all simulated developers"
+        )
+    )
     rows.append(SummaryRow("daily active developers (weekday mean)", dau, None, ""))
-    rate = _one(con, f"SELECT sum(accepted::INT) / count(*) FROM suggestions WHERE {sim} AND status = 'ok'")
-    rows.append(SummaryRow("acceptance rate by count", rate, est["acceptance_rate_expected"], "22%-37% published", "ratio"))
+    rate = _one(
+        con, f"SELECT sum(accepted::INT) / count(*) FROM suggestions WHERE {sim} AND status = 'ok'"
+    )
+    rows.append(
+        SummaryRow(
+            "acceptance rate by count",
+            rate,
+            est["acceptance_rate_expected"],
+            "22%-37% published",
+            "ratio",
+        )
+    )
     p50, p90, p99 = con.execute(
         f"SELECT quantile_cont(latency_ms, [0.5, 0.9, 0.99]) FROM suggestions WHERE {sim} AND feature = 'code_completion'"
     ).fetchone()[0]
     median_cfg = params["latency.completion_median_ms"]
-    rows.append(SummaryRow("completion latency P50", p50, None, f"150-500 ms (configured median {median_cfg:g} x factors)", "ms"))
+    rows.append(
+        SummaryRow(
+            "completion latency P50",
+            p50,
+            None,
+            f"150-500 ms (configured median {median_cfg:g} x factors)",
+            "ms",
+        )
+    )
     rows.append(SummaryRow("completion latency P90", p90, None, "", "ms"))
     rows.append(SummaryRow("completion latency P99", p99, None, "< 3000 ms", "ms"))
-    chat_p50 = _one(con, f"SELECT median(latency_ms) FROM suggestions WHERE {sim} AND feature IN ('chat_panel', 'chat_inline')")
+    chat_p50 = _one(
+        con,
+        f"SELECT median(latency_ms) FROM suggestions WHERE {sim} AND feature IN ('chat_panel', 'chat_inline')",
+    )
     rows.append(SummaryRow("chat latency P50", chat_p50, None, "seconds", "ms"))
     weekend = _one(
         con,
         f"SELECT avg(n) FILTER (WHERE isodow(day) >= 6) / avg(n) FILTER (WHERE isodow(day) <= 5) "
         f"FROM (SELECT day, count(*) n FROM suggestions WHERE {sim} GROUP BY day)",
     )
-    rows.append(SummaryRow("weekend / weekday events", weekend, params["activity.weekend_factor"], "well below 1", "ratio"))
+    rows.append(
+        SummaryRow(
+            "weekend / weekday events",
+            weekend,
+            params["activity.weekend_factor"],
+            "well below 1",
+            "ratio",
+        )
+    )
     speed = con.execute(
         f"""SELECT d.experience_level,
                    1 - median(duration_s) FILTER (WHERE with_ai) / median(duration_s) FILTER (WHERE NOT with_ai)
@@ -67,9 +103,21 @@ def summarize_simulation(lake: Lake) -> list[SummaryRow]:
             WHERE t.{sim} AND t.task_kind = 'coding' GROUP BY 1 ORDER BY 1"""
     ).fetchall()
     truth_speed = est["tasks"]["ai_speedup_by_experience"]
-    level_truth = {"junior": truth_speed["junior (1 y)"], "mid": truth_speed["mid (5 y)"], "senior": truth_speed["senior (15 y)"]}
+    level_truth = {
+        "junior": truth_speed["junior (1 y)"],
+        "mid": truth_speed["mid (5 y)"],
+        "senior": truth_speed["senior (15 y)"],
+    }
     for level, measured in speed:
-        rows.append(SummaryRow(f"AI time saved on tasks, {level}", measured, level_truth.get(level), "confounded: naive", "ratio"))
+        rows.append(
+            SummaryRow(
+                f"AI time saved on tasks, {level}",
+                measured,
+                level_truth.get(level),
+                "confounded: naive",
+                "ratio",
+            )
+        )
     sat = _one(con, f"SELECT avg(satisfaction) FROM surveys WHERE {sim}")
     rows.append(SummaryRow("satisfaction (1-5)", sat, None, ""))
     if "ab_test" in est:
@@ -81,21 +129,58 @@ def summarize_simulation(lake: Lake) -> list[SummaryRow]:
                 JOIN experiments e USING (experiment_id)
                 WHERE s.{sim} AND s.status = 'ok' AND s.timestamp >= e.start AND s.timestamp < e."end" """
         ).fetchone()[0]
-        rows.append(SummaryRow("A/B pooled acceptance difference (B - A)", diff, ab["pooled_acceptance_difference"],
-                               f"lift parameter {params['ab.lift_acceptance']:g} log-odds", "ratio"))
+        rows.append(
+            SummaryRow(
+                "A/B pooled acceptance difference (B - A)",
+                diff,
+                ab["pooled_acceptance_difference"],
+                f"lift parameter {params['ab.lift_acceptance']:g} log-odds",
+                "ratio",
+            )
+        )
     if "latency_regression" in est:
         reg = est["latency_regression"]
         day = params["regression.day"]
         before, after = con.execute(
-            f"""SELECT sum(accepted::INT) FILTER (WHERE day < DATE '{truth['start']}' + {day}) / count(*) FILTER (WHERE day < DATE '{truth['start']}' + {day}),
-                       sum(accepted::INT) FILTER (WHERE day >= DATE '{truth['start']}' + {day}) / count(*) FILTER (WHERE day >= DATE '{truth['start']}' + {day})
+            f"""SELECT sum(accepted::INT) FILTER (WHERE day < DATE '{truth["start"]}' + {day}) / count(*) FILTER (WHERE day < DATE '{truth["start"]}' + {day}),
+                       sum(accepted::INT) FILTER (WHERE day >= DATE '{truth["start"]}' + {day}) / count(*) FILTER (WHERE day >= DATE '{truth["start"]}' + {day})
                 FROM suggestions WHERE {sim} AND status = 'ok'"""
         ).fetchone()
-        rows.append(SummaryRow("acceptance before the bad deploy", before, reg["before"]["acceptance_rate"], "", "ratio"))
-        rows.append(SummaryRow("acceptance after the bad deploy", after, reg["after"]["acceptance_rate"], "", "ratio"))
+        rows.append(
+            SummaryRow(
+                "acceptance before the bad deploy",
+                before,
+                reg["before"]["acceptance_rate"],
+                "",
+                "ratio",
+            )
+        )
+        rows.append(
+            SummaryRow(
+                "acceptance after the bad deploy",
+                after,
+                reg["after"]["acceptance_rate"],
+                "",
+                "ratio",
+            )
+        )
     if "rollout" in est:
         ro = est["rollout"]
-        rows.append(SummaryRow("adopters' mean experience (years)", None, ro["adopters_mean_experience_years"], "juniors adopt first"))
-        rows.append(SummaryRow("non-adopters' mean experience (years)", None, ro["non_adopters_mean_experience_years"], ""))
+        rows.append(
+            SummaryRow(
+                "adopters' mean experience (years)",
+                None,
+                ro["adopters_mean_experience_years"],
+                "juniors adopt first",
+            )
+        )
+        rows.append(
+            SummaryRow(
+                "non-adopters' mean experience (years)",
+                None,
+                ro["non_adopters_mean_experience_years"],
+                "",
+            )
+        )
     con.close()
     return rows

@@ -46,7 +46,9 @@ def _atomic_json(path: Path, doc: Mapping[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def write_part(simulator_dir: Path, run_id: str, partition: tuple[int, int], part: Mapping[str, Any]) -> Path | None:
+def write_part(
+    simulator_dir: Path, run_id: str, partition: tuple[int, int], part: Mapping[str, Any]
+) -> Path | None:
     """Write one partition's truth part; combine when all parts are present.
 
     Parts of other runs are removed (a lake holds one simulated world).
@@ -92,7 +94,9 @@ def combine_parts(parts: list[Mapping[str, Any]]) -> dict[str, Any]:
     estimands: dict[str, Any] = {
         "acceptance_rate_expected": _ratio(sums.get("expected_accepted", 0), sums.get("shown", 0)),
         "acceptance_rate_by_persona": {
-            name: _ratio(sums.get(f"persona_expected_accepted_{k}", 0), sums.get(f"persona_shown_{k}", 0))
+            name: _ratio(
+                sums.get(f"persona_expected_accepted_{k}", 0), sums.get(f"persona_shown_{k}", 0)
+            )
             for k, name in enumerate(personas)
         },
         "tasks": first["tasks"],
@@ -103,24 +107,34 @@ def combine_parts(parts: list[Mapping[str, Any]]) -> dict[str, Any]:
         estimands["ab_test"] = {
             "acceptance_rate_a": rate_a,
             "acceptance_rate_b": rate_b,
-            "pooled_acceptance_difference": None if rate_a is None or rate_b is None else rate_b - rate_a,
+            "pooled_acceptance_difference": None
+            if rate_a is None or rate_b is None
+            else rate_b - rate_a,
             "latency_mean_ms_a": _ratio(sums["ab_latency_sum_a"], sums["ab_requests_a"]),
             "latency_mean_ms_b": _ratio(sums["ab_latency_sum_b"], sums["ab_requests_b"]),
         }
     if "regression_shown_after" in sums:
         estimands["latency_regression"] = {
             period: {
-                "acceptance_rate": _ratio(sums.get(f"regression_expected_accepted_{period}", 0),
-                                          sums.get(f"regression_shown_{period}", 0)),
-                "completion_latency_mean_ms": _ratio(sums.get(f"regression_latency_sum_{period}", 0),
-                                                     sums.get(f"regression_completions_{period}", 0)),
+                "acceptance_rate": _ratio(
+                    sums.get(f"regression_expected_accepted_{period}", 0),
+                    sums.get(f"regression_shown_{period}", 0),
+                ),
+                "completion_latency_mean_ms": _ratio(
+                    sums.get(f"regression_latency_sum_{period}", 0),
+                    sums.get(f"regression_completions_{period}", 0),
+                ),
             }
             for period in ("before", "after")
         }
     if experience:
         estimands["rollout"] = {
-            "adopters_mean_experience_years": _ratio(experience["adopters_sum"], experience["adopters_n"]),
-            "non_adopters_mean_experience_years": _ratio(experience["non_adopters_sum"], experience["non_adopters_n"]),
+            "adopters_mean_experience_years": _ratio(
+                experience["adopters_sum"], experience["adopters_n"]
+            ),
+            "non_adopters_mean_experience_years": _ratio(
+                experience["non_adopters_sum"], experience["non_adopters_n"]
+            ),
             "adopters": int(experience["adopters_n"]),
             "non_adopters": int(experience["non_adopters_n"]),
         }
@@ -133,7 +147,9 @@ def combine_parts(parts: list[Mapping[str, Any]]) -> dict[str, Any]:
         "start": first["start"],
         "partitions": len(parts),
         "parameters": first["parameters"],
-        "personas": {p: {"members": members.get(p, [])} | first["persona_definitions"][p] for p in personas},
+        "personas": {
+            p: {"members": members.get(p, [])} | first["persona_definitions"][p] for p in personas
+        },
         "estimands": estimands,
         "sums": sums,
     }

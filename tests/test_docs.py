@@ -1,0 +1,21 @@
+"""Generated docs are committed up to date."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from codex_metrics.telemetry.schema_docs import render_schema_markdown, render_simulator_markdown
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def test_schema_doc_is_fresh() -> None:
+    assert (DOCS / "schema.md").read_text() == render_schema_markdown(), (
+        "run: codex-metrics lake docs"
+    )
+
+
+def test_simulator_doc_is_fresh() -> None:
+    assert (DOCS / "simulator.md").read_text() == render_simulator_markdown(), (
+        "run: codex-metrics lake docs"
+    )
