@@ -1,0 +1,149 @@
+"""Scoring a samples file: run every sample in the sandbox, measure quality, build the run."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from codex_metrics.errors import InputFormatError
+from codex_metrics.evaluation.execution import default_workers, run_programs
+from codex_metrics.evaluation.outcomes import ExecutionResult
+from codex_metrics.evaluation.quality import quality_of_samples
+from codex_metrics.evaluation.results import EvalRun, SampleRecord
+from codex_metrics.evaluation.samples import Sample
+from codex_metrics.evaluation.sandbox import ExecutionLimits, SandboxConfig
+from codex_metrics.evaluation.tasks import Task, TaskSet
+
+__all__ = ["evaluate", "new_run_id", "sample_code_for_quality"]
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def new_run_id(model_version: str) -> str:
+    """A fresh run id: ``<model>-<UTC timestamp>-<random>``."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", model_version).strip("-") or "run"
+    return f"{slug}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def sample_code_for_quality(task: Task, sample: Sample) -> str:
+    """The sample as a whole function: completions that repeat the signature stand alone."""
+    if sample.whole_program or re.search(
+        rf"^\s*def\s+{re.escape(task.entry_point)}\s*\(", sample.code, re.M
+    ):
+        return sample.code
+    return task.prompt + sample.code
+
+
+def _record(sample: Sample, result: ExecutionResult, quality: Any) -> SampleRecord:
+    extra = asdict(quality) if quality is not None else {}
+    return SampleRecord(
+        task_id=sample.task_id,
+        sample_index=sample.sample_index,
+        completion=sample.code,
+        whole_program=sample.whole_program,
+        outcome=result.outcome,
+        error_type=result.error_type,
+        error_message=result.error_message,
+        traceback=result.traceback,
+        duration_s=result.duration_s,
+        peak_memory_kb=result.peak_memory_kb,
+        exit_code=result.exit_code,
+        detail=result.detail,
+        **extra,
+    )
+
+
+def evaluate(
+    samples: Sequence[Sample],
+    tasks: TaskSet,
+    *,
+    model_version: str | None = None,
+    provider: str = "replay",
+    run_id: str | None = None,
+    limits: ExecutionLimits | None = None,
+    sandbox: SandboxConfig | None = None,
+    workers: int | None = None,
+    quality: bool = True,
+    settings: dict[str, Any] | None = None,
+    progress: ProgressCallback | None = None,
+) -> EvalRun:
+    """Run every sample against its task's tests in the sandbox and score the run.
+
+    Args:
+        samples: the samples (see :func:`~codex_metrics.evaluation.samples.read_samples`).
+        tasks: the suite they answer.
+        model_version: model version string (default: the samples' own, else ``unknown``).
+        provider: where the samples came from (``replay``, ``openai``).
+        run_id: run id (default: a fresh one).
+        limits: per-sample limits.
+        sandbox: isolation settings.
+        workers: parallel sandboxed workers.
+        quality: also compute edit distances, ruff findings, complexity and the score.
+        settings: extra settings recorded with the run (model parameters).
+        progress: called as ``progress(done, total)`` while samples finish.
+
+    Raises:
+        InputFormatError: a sample names a task that is not in ``tasks``.
+        SandboxError: the sandbox is unavailable.
+    """
+    limits = limits or ExecutionLimits()
+    sandbox = sandbox or SandboxConfig()
+    missing = sorted({s.task_id for s in samples if s.task_id not in tasks})
+    if missing:
+        raise InputFormatError(
+            "samples", f"unknown task_id(s) for suite {tasks.name!r}: {', '.join(missing[:5])}"
+        )
+    started = datetime.now(UTC)
+    programs: list[str | None] = [
+        tasks[s.task_id].program(s.code, whole_program=s.whole_program) if s.extracted else None
+        for s in samples
+    ]
+    done = 0
+    total = len(samples)
+
+    def on_result(_index: int, _result: ExecutionResult) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    results = run_programs(
+        programs, limits=limits, sandbox=sandbox, workers=workers, on_result=on_result
+    )
+    qualities: list[Any] = [None] * total
+    if quality:
+        codes = [sample_code_for_quality(tasks[s.task_id], s) for s in samples]
+        refs = [
+            tasks[s.task_id].reference_code if tasks[s.task_id].canonical_solution else None
+            for s in samples
+        ]
+        qualities = list(quality_of_samples(codes, refs))
+    model = (
+        model_version
+        or next((s.model_version for s in samples if s.model_version), None)
+        or "unknown"
+    )
+    run_settings = {
+        "timeout_s": limits.timeout_s,
+        "memory_mb": limits.memory_mb,
+        "max_processes": limits.max_processes,
+        "workers": workers or default_workers(),
+        "sandbox": "bubblewrap" if sandbox.enabled else "none (unsafe)",
+        **(settings or {}),
+    }
+    return EvalRun(
+        run_id=run_id or new_run_id(model),
+        model_version=model,
+        suite=tasks.name,
+        provider=provider,
+        records=tuple(
+            _record(s, r, q) for s, r, q in zip(samples, results, qualities, strict=True)
+        ),
+        settings=run_settings,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+    )
