@@ -102,3 +102,17 @@ def test_a_new_run_replaces_the_simulated_world(single: Lake, tmp_path: Path) ->
     )  # ab_test's rows are gone
     assert con.execute("SELECT count(*) FROM assignments").fetchone() == (0,)
     assert load_truth(lake)["scenario"] == "baseline"
+
+
+def test_parallel_workers_produce_the_single_run(single: Lake, tmp_path: Path) -> None:
+    from codex_metrics.telemetry.simulator import simulate_parallel
+
+    lake = Lake.open(tmp_path / "parallel")
+    cfg = build_config("ab_test", developers=700, days=9, seed=5, overrides={"ab.pre_days": 3})
+    seen: list[tuple[int, int]] = []
+    result = simulate_parallel(
+        lake, cfg, workers=2, block_size=128, on_progress=lambda d, t: seen.append((d, t))
+    )
+    assert snapshot(lake) == snapshot(single)
+    assert result.truth_path is not None and result.truth_path.exists()
+    assert seen and seen[-1][0] == seen[-1][1]

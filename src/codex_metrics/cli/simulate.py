@@ -21,6 +21,7 @@ from codex_metrics.telemetry.scenarios import (
     load_overrides_file,
     parse_set_options,
 )
+from codex_metrics.telemetry.simulator import auto_workers, simulate_parallel
 from codex_metrics.telemetry.simulator import simulate as run_simulation
 from codex_metrics.telemetry.summary import summarize_simulation
 
@@ -48,6 +49,12 @@ def simulate(
     partition: Annotated[
         str, typer.Option(help="Generate share i of n (i/n); the union of all n is the full run.")
     ] = "0/1",
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Processes to run in parallel (0: one per core); the rows do not change."
+        ),
+    ] = 0,
     set_: Annotated[
         list[str] | None,
         typer.Option(
@@ -86,13 +93,24 @@ def simulate(
     )
     with Progress(*columns, transient=False) as progress:
         task = progress.add_task(f"simulating {scenario}", total=None)
-        result = run_simulation(
-            opened,
-            cfg,
-            partition=part,
-            sample_csv=sample_csv,
-            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
-        )
+
+        def report(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        if part != (0, 1):
+            if workers > 1:
+                raise ParameterError("--workers", "use either --partition or --workers, not both")
+            result = run_simulation(
+                opened, cfg, partition=part, sample_csv=sample_csv, on_progress=report
+            )
+        else:
+            result = simulate_parallel(
+                opened,
+                cfg,
+                workers=workers or auto_workers(cfg),
+                sample_csv=sample_csv,
+                on_progress=report,
+            )
     events = result.rows.get("suggestions", 0)
     typer.echo(
         f"{result.run_id}: {events:,} suggestion events in {result.seconds:.1f} s "
