@@ -1,0 +1,35 @@
+"""Fixtures of the evaluation tests: task suites, recorded samples, sandbox availability."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from codex_metrics.evaluation.tasks import TaskSet, load_builtin, load_humaneval
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "humaneval-samples"
+WIZARD_RESULTS = SHARED / "nlpxucan__WizardLM" / "T0.0_N1_reproduce.results.59.8.jsonl"
+CODET_SAMPLES = (
+    SHARED / "microsoft__CodeT" / "HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_code_solution.jsonl"
+)
+CODET_PROMPTS = SHARED / "microsoft__CodeT" / "HumanEval_for_code_generation.jsonl"
+
+HAS_BWRAP = shutil.which("bwrap") is not None
+requires_bwrap = pytest.mark.skipif(
+    not HAS_BWRAP, reason="bubblewrap (bwrap) is not installed: apt-get install bubblewrap"
+)
+requires_shared = pytest.mark.skipif(
+    not WIZARD_RESULTS.exists(), reason=f"recorded samples not found under {SHARED}"
+)
+
+
+@pytest.fixture(scope="session")
+def humaneval() -> TaskSet:
+    return load_humaneval()
+
+
+@pytest.fixture(scope="session")
+def builtin() -> TaskSet:
+    return load_builtin()
