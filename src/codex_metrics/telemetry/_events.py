@@ -144,7 +144,7 @@ def generate_block_day(
     block: int,
     ctx: DayContext,
     truth: TruthSums,
-    ids: list[str],
+    ids: pa.Array,
 ) -> BlockDay:
     """Generate every row of one block of developers (global indices ``dev``) on one day."""
     rng = _rng(cfg, 2, block, ctx.day_index)
@@ -357,7 +357,7 @@ def _typing(
     dev: np.ndarray,
     block: int,
     ctx: DayContext,
-    ids: list[str],
+    ids: pa.Array,
 ) -> pa.Table:
     rng = _rng(cfg, 3, block, ctx.day_index)
     nd = dev.shape[0]
@@ -388,12 +388,14 @@ def _tasks(
     dev: np.ndarray,
     block: int,
     ctx: DayContext,
-    ids: list[str],
+    ids: pa.Array,
     adopted: np.ndarray,
 ) -> pa.Table:
     rng = _rng(cfg, 4, block, ctx.day_index)
     nd = dev.shape[0]
-    counts = rng.poisson(cfg["tasks.per_developer_week"] / 5.0 * ctx.activity_factor, nd)
+    counts = np.asarray(
+        rng.poisson(cfg["tasks.per_developer_week"] / 5.0 * ctx.activity_factor, nd)
+    )
     n = int(counts.sum())
     local = np.repeat(np.arange(nd), counts)
     g = dev[local]
@@ -459,7 +461,7 @@ def _surveys(
     dev: np.ndarray,
     block: int,
     ctx: DayContext,
-    ids: list[str],
+    ids: pa.Array,
     adopted: np.ndarray,
 ) -> pa.Table:
     rng = _rng(cfg, 5, block, ctx.day_index)

@@ -22,9 +22,13 @@ class SummaryRow:
     unit: str = ""
 
 
-def _one(con: Any, sql: str) -> Any:
+def _row(con: Any, sql: str) -> tuple[Any, ...]:
     row = con.execute(sql).fetchone()
-    return None if row is None else row[0]
+    return () if row is None else tuple(row)
+
+
+def _one(con: Any, sql: str) -> Any:
+    return next(iter(_row(con, sql)), None)
 
 
 def summarize_simulation(lake: Lake) -> list[SummaryRow]:
@@ -62,9 +66,10 @@ def summarize_simulation(lake: Lake) -> list[SummaryRow]:
             "ratio",
         )
     )
-    p50, p90, p99 = con.execute(
-        f"SELECT quantile_cont(latency_ms, [0.5, 0.9, 0.99]) FROM suggestions WHERE {sim} AND feature = 'code_completion'"
-    ).fetchone()[0]
+    p50, p90, p99 = _one(
+        con,
+        f"SELECT quantile_cont(latency_ms, [0.5, 0.9, 0.99]) FROM suggestions WHERE {sim} AND feature = 'code_completion'",
+    )
     median_cfg = params["latency.completion_median_ms"]
     rows.append(
         SummaryRow(
@@ -122,13 +127,14 @@ def summarize_simulation(lake: Lake) -> list[SummaryRow]:
     rows.append(SummaryRow("satisfaction (1-5)", sat, None, ""))
     if "ab_test" in est:
         ab = est["ab_test"]
-        diff = con.execute(
+        diff = _one(
+            con,
             f"""SELECT sum(s.accepted::INT) FILTER (WHERE a.arm = 'B') / count(*) FILTER (WHERE a.arm = 'B')
                      - sum(s.accepted::INT) FILTER (WHERE a.arm = 'A') / count(*) FILTER (WHERE a.arm = 'A')
                 FROM suggestions s JOIN assignments a USING (developer_id)
                 JOIN experiments e USING (experiment_id)
-                WHERE s.{sim} AND s.status = 'ok' AND s.timestamp >= e.start AND s.timestamp < e."end" """
-        ).fetchone()[0]
+                WHERE s.{sim} AND s.status = 'ok' AND s.timestamp >= e.start AND s.timestamp < e."end" """,
+        )
         rows.append(
             SummaryRow(
                 "A/B pooled acceptance difference (B - A)",
@@ -141,11 +147,12 @@ def summarize_simulation(lake: Lake) -> list[SummaryRow]:
     if "latency_regression" in est:
         reg = est["latency_regression"]
         day = params["regression.day"]
-        before, after = con.execute(
+        before, after = _row(
+            con,
             f"""SELECT sum(accepted::INT) FILTER (WHERE day < DATE '{truth["start"]}' + {day}) / count(*) FILTER (WHERE day < DATE '{truth["start"]}' + {day}),
                        sum(accepted::INT) FILTER (WHERE day >= DATE '{truth["start"]}' + {day}) / count(*) FILTER (WHERE day >= DATE '{truth["start"]}' + {day})
-                FROM suggestions WHERE {sim} AND status = 'ok'"""
-        ).fetchone()
+                FROM suggestions WHERE {sim} AND status = 'ok'""",
+        )
         rows.append(
             SummaryRow(
                 "acceptance before the bad deploy",
