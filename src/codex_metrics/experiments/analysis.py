@@ -161,7 +161,8 @@ def _analyse_metric(
             a, b, margin=margin, higher_is_better=info.higher_is_better, alpha=options.alpha
         )
         result = replace(result, guardrail=test, p_value=test.p_value)
-    if options.bootstrap or options.mixed:
+    mixed_here = options.mixed and role is Role.PRIMARY
+    if options.bootstrap or mixed_here:
         arrays = developer_arrays(con, design, name)
         if options.bootstrap:
             boot = poisson_bootstrap(
@@ -172,7 +173,7 @@ def _analyse_metric(
                 seed=options.seed,
             )
             result = replace(result, bootstrap=boot)
-        if options.mixed:
+        if mixed_here:
             mixed = mixed_model_effect(
                 arrays[ctl],
                 arrays[trt],
@@ -244,8 +245,9 @@ def analyze_experiment(
     notes = []
     if options.mixed:
         notes.append(
-            f"Mixed model fitted on at most {options.mixed_max_developers} random developers per "
-            "arm (count ratios only); it estimates a developer-conditional effect."
+            f"Mixed model fitted for primary count-ratio metrics on at most "
+            f"{options.mixed_max_developers} random developers per arm (60,000 outcome rows); "
+            "it estimates a developer-conditional effect, not the pooled-rate lift."
         )
     if np.isfinite(health.srm.p_value) and counts.unassigned_active:
         notes.append(

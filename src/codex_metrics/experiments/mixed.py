@@ -12,7 +12,8 @@ that "the effect holds for a typical developer", not the primary estimate.
 For a count ratio (accepted of shown) the outcome rows are reconstructed exactly from each
 developer's (numerator, denominator): m ones and d − m zeros; the Gaussian likelihood only
 depends on per-developer counts and sums, so nothing is lost. When developers are many, a
-seeded random subsample of ``max_developers`` per arm is fitted (documented in the result).
+seeded random subsample of ``max_developers`` per arm (and at most ``max_rows`` outcome rows)
+is fitted, and the result says so.
 
 **Guard.** When τ² collapses to 0, statsmodels (0.14–0.15) can return fixed effects far off
 while reporting ``converged=True`` (statsmodels#10239; measured on the §1.4 toy data:
@@ -84,6 +85,7 @@ def mixed_model_effect(
     treatment: tuple[np.ndarray, np.ndarray],
     *,
     max_developers: int = 500,
+    max_rows: int = 60_000,
     seed: int = 0,
 ) -> MixedResult:
     """Fit the random-intercept model on a count ratio's per-developer (numerator, denominator).
@@ -92,6 +94,8 @@ def mixed_model_effect(
         control: per-developer (numerator, denominator) of the control arm.
         treatment: the same for the treatment arm.
         max_developers: per-arm cap; larger arms are subsampled at random with ``seed``.
+        max_rows: cap on reconstructed outcome rows over both arms; developers are
+            subsampled further (same share in each arm) to stay under it.
         seed: subsampling seed.
     """
     nan = float("nan")
@@ -116,6 +120,15 @@ def mixed_model_effect(
             idx = rng.choice(m.size, max_developers, replace=False)
             m, d, subsampled = m[idx], d[idx], True
         arms.append((m, d))
+    rows = sum(float(d.sum()) for _, d in arms)
+    if rows > max_rows:
+        share = max_rows / rows
+        thinned = []
+        for m, d in arms:
+            keep_n = max(2, int(m.size * share))
+            idx = rng.choice(m.size, min(keep_n, m.size), replace=False)
+            thinned.append((m[idx], d[idx]))
+        arms, subsampled = thinned, True
     if min(a[0].size for a in arms) < 2:
         status = Status.TOO_FEW_DEVELOPERS
         return MixedResult(

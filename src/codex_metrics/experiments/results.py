@@ -35,9 +35,11 @@ class AnalysisOptions:
         alpha: two-sided level of every test (guardrails: one-sided at alpha).
         cuped: adjust with each developer's pre-period value when there is one.
         sequential: always-valid confidence sequences tuned by ``planned_developers``.
-        bootstrap: add a Poisson bootstrap of every metric (reads per-developer values).
+        bootstrap: add a Poisson bootstrap of every metric's unadjusted absolute lift (reads
+            per-developer values).
         bootstrap_resamples: bootstrap replicates.
-        mixed: add the developer random-effects model (count ratios only, subsampled).
+        mixed: add the developer random-effects model for primary metrics (count ratios
+            only, subsampled).
         mixed_max_developers: per-arm subsample size of the mixed model.
         slices: analyse primary metrics per developer slice (BH-controlled).
         relative_ci: ``delta`` (gbstats) or ``fieller`` for relative-lift intervals.
