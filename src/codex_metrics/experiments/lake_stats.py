@@ -14,7 +14,7 @@ experience level, persona), so every slice is itself a randomised comparison.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import count
 
 import duckdb
@@ -31,9 +31,11 @@ __all__ = [
     "EvalDelta",
     "MetricStatistics",
     "assignment_counts",
+    "default_window",
     "developer_arrays",
     "eval_delta",
     "metric_statistics",
+    "window_values",
 ]
 
 SLICE_DIMENSIONS: dict[str, str] = {
@@ -284,3 +286,27 @@ def eval_delta(con: duckdb.DuckDBPyConnection, design: ExperimentDesign) -> Eval
         delta - z * se,
         delta + z * se,
     )
+
+
+def window_values(
+    con: duckdb.DuckDBPyConnection, metric: str, *, start: datetime, end: datetime
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every active developer's (numerator, denominator) of ``metric`` in [start, end)."""
+    cols = (
+        developer_sums(con, metric, start=start, end=end)
+        .filter("denominator > 0")
+        .order("developer_id")
+        .fetchnumpy()
+    )
+    return np.asarray(cols["numerator"], float), np.asarray(cols["denominator"], float)
+
+
+def default_window(con: duckdb.DuckDBPyConnection, *, days: int = 28) -> tuple[datetime, datetime]:
+    """The last ``days`` days with suggestions in the lake (UTC midnight bounds)."""
+    last = con.execute("SELECT max(day) FROM suggestions").fetchall()[0][0]
+    if last is None:
+        from codex_metrics.errors import DataNotFoundError
+
+        raise DataNotFoundError("the lake has no suggestions; run `codex-metrics simulate` first")
+    end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+    return end - timedelta(days=days), end

@@ -1,0 +1,137 @@
+"""A/B experiments between model versions, with correct statistics on per-developer randomisation.
+
+The statistics run on frozen dataclasses of per-arm sufficient statistics that the lake engine
+computes in one pass (:mod:`.sufficient_stats`); bad data returns a result with a stable
+:class:`Status` instead of raising. :func:`analyze_experiment` is the library call behind
+``codex-metrics ab analyze``. Metrics come from the catalogue through :mod:`.metric_source`.
+"""
+
+from codex_metrics.experiments.aa import AaResult, aa_false_positive_rate, heterogeneous_developers
+from codex_metrics.experiments.analysis import analyze_experiment, compare_arms
+from codex_metrics.experiments.bootstrap import (
+    BootstrapResult,
+    cluster_bootstrap,
+    poisson_bootstrap,
+)
+from codex_metrics.experiments.cuped import AdjustedArm, CupedRatioStats, CupedResult, cuped_adjust
+from codex_metrics.experiments.design import (
+    Arm,
+    ExperimentDesign,
+    Guardrail,
+    list_experiments,
+    load_experiment,
+)
+from codex_metrics.experiments.frequentist import (
+    Comparison,
+    Effect,
+    absolute_effect,
+    compare,
+    relative_effect,
+)
+from codex_metrics.experiments.guardrails import GuardrailOutcome, NonInferiority, non_inferiority
+from codex_metrics.experiments.lake_stats import (
+    AssignmentCounts,
+    EvalDelta,
+    MetricStatistics,
+    assignment_counts,
+    default_window,
+    developer_arrays,
+    eval_delta,
+    metric_statistics,
+    window_values,
+)
+from codex_metrics.experiments.metric_source import MetricInfo, developer_sums, metric_info
+from codex_metrics.experiments.mixed import MixedResult, mixed_model_effect
+from codex_metrics.experiments.multiple_testing import benjamini_hochberg, holm
+from codex_metrics.experiments.power import PowerPlan, power_at, required_developers
+from codex_metrics.experiments.report import (
+    render_html,
+    render_json,
+    render_markdown,
+    report_to_dict,
+)
+from codex_metrics.experiments.results import (
+    AnalysisOptions,
+    AssignmentHealth,
+    Decision,
+    ExperimentReport,
+    MetricResult,
+    Role,
+    SliceResult,
+    Verdict,
+)
+from codex_metrics.experiments.sequential import sequential_effect
+from codex_metrics.experiments.srm import SrmLevel, SrmResult, srm_by_slice, srm_check
+from codex_metrics.experiments.status import Status, status_message
+from codex_metrics.experiments.sufficient_stats import MeanStats, ProportionStats, RatioStats
+from codex_metrics.experiments.verdict import decide
+
+__all__ = [
+    "AaResult",
+    "AdjustedArm",
+    "AnalysisOptions",
+    "Arm",
+    "AssignmentCounts",
+    "AssignmentHealth",
+    "BootstrapResult",
+    "Comparison",
+    "CupedRatioStats",
+    "CupedResult",
+    "Decision",
+    "Effect",
+    "EvalDelta",
+    "ExperimentDesign",
+    "ExperimentReport",
+    "Guardrail",
+    "GuardrailOutcome",
+    "MeanStats",
+    "MetricInfo",
+    "MetricResult",
+    "MetricStatistics",
+    "MixedResult",
+    "NonInferiority",
+    "PowerPlan",
+    "ProportionStats",
+    "RatioStats",
+    "Role",
+    "SliceResult",
+    "SrmLevel",
+    "SrmResult",
+    "Status",
+    "Verdict",
+    "aa_false_positive_rate",
+    "absolute_effect",
+    "analyze_experiment",
+    "assignment_counts",
+    "benjamini_hochberg",
+    "cluster_bootstrap",
+    "compare",
+    "compare_arms",
+    "cuped_adjust",
+    "decide",
+    "default_window",
+    "developer_arrays",
+    "developer_sums",
+    "eval_delta",
+    "heterogeneous_developers",
+    "holm",
+    "list_experiments",
+    "load_experiment",
+    "metric_info",
+    "metric_statistics",
+    "mixed_model_effect",
+    "non_inferiority",
+    "poisson_bootstrap",
+    "power_at",
+    "relative_effect",
+    "render_html",
+    "render_json",
+    "render_markdown",
+    "report_to_dict",
+    "required_developers",
+    "sequential_effect",
+    "srm_by_slice",
+    "srm_check",
+    "status_message",
+    "window_values",
+]
