@@ -27,6 +27,7 @@ def convert_codet(samples_path: Path, prompts_path: Path) -> list[Sample]:
         record = json.loads(line)
         task_id = by_prompt[record["prompt"]]
         out.extend(
-            Sample(task_id=task_id, sample_index=i, code=truncate(c)) for i, c in enumerate(record["samples"])
+            Sample(task_id=task_id, sample_index=i, code=truncate(c))
+            for i, c in enumerate(record["samples"])
         )
     return sorted(out, key=lambda s: (int(s.task_id.split("/")[1]), s.sample_index))

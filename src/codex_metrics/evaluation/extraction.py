@@ -90,6 +90,7 @@ def extract_code(answer: str, *, entry_point: str | None = None) -> str | None:
     """
     if not answer or not answer.strip():
         return None
+    answer = answer.replace("\r\n", "\n")
     blocks = _fenced_blocks(answer)
     if blocks:
         chosen = None
