@@ -1,1 +1,86 @@
-"""Code evaluation: tasks, providers, sandboxed execution, scoring, comparison and reports."""
+"""Code evaluation: tasks, providers, sandboxed execution, scoring, comparison and reports.
+
+Typical use::
+
+    tasks = load_tasks("humaneval")
+    samples = read_samples(Path("samples.jsonl"), tasks=tasks)
+    run = evaluate(samples, tasks, model_version="my-model-2025-01")
+    write_results(Path("results.jsonl"), run)
+    print(run.pass_at_k())
+"""
+
+from codex_metrics.evaluation.compare import Comparison, compare_runs, mcnemar_exact
+from codex_metrics.evaluation.execution import default_workers, run_programs
+from codex_metrics.evaluation.extraction import extract_code
+from codex_metrics.evaluation.openai_provider import GenerationConfig, OpenAIProvider
+from codex_metrics.evaluation.outcomes import ExecutionResult, Outcome, classify_report
+from codex_metrics.evaluation.pass_at_k import pass_at_k, pass_at_k_table
+from codex_metrics.evaluation.quality import (
+    CodeQuality,
+    levenshtein,
+    quality_of_samples,
+    sample_quality,
+)
+from codex_metrics.evaluation.report import render_html, render_markdown
+from codex_metrics.evaluation.results import (
+    EvalRun,
+    SampleRecord,
+    publish,
+    read_results,
+    run_from_lake,
+    runs_from_lake,
+    write_results,
+)
+from codex_metrics.evaluation.runner import evaluate
+from codex_metrics.evaluation.samples import Sample, read_samples, write_samples
+from codex_metrics.evaluation.sandbox import ExecutionLimits, SandboxConfig, SandboxWorker
+from codex_metrics.evaluation.tasks import (
+    Task,
+    TaskSet,
+    load_builtin,
+    load_humaneval,
+    load_suite,
+    load_tasks,
+)
+
+__all__ = [
+    "CodeQuality",
+    "Comparison",
+    "EvalRun",
+    "ExecutionLimits",
+    "ExecutionResult",
+    "GenerationConfig",
+    "OpenAIProvider",
+    "Outcome",
+    "Sample",
+    "SampleRecord",
+    "SandboxConfig",
+    "SandboxWorker",
+    "Task",
+    "TaskSet",
+    "classify_report",
+    "compare_runs",
+    "default_workers",
+    "evaluate",
+    "extract_code",
+    "levenshtein",
+    "load_builtin",
+    "load_humaneval",
+    "load_suite",
+    "load_tasks",
+    "mcnemar_exact",
+    "pass_at_k",
+    "pass_at_k_table",
+    "publish",
+    "quality_of_samples",
+    "read_results",
+    "read_samples",
+    "render_html",
+    "render_markdown",
+    "run_from_lake",
+    "run_programs",
+    "runs_from_lake",
+    "sample_quality",
+    "write_results",
+    "write_samples",
+]

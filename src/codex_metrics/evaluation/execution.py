@@ -23,7 +23,7 @@ from codex_metrics.evaluation.sandbox import (
     bwrap_path,
 )
 
-__all__ = ["default_workers", "run_programs"]
+__all__ = ["check_sandbox", "default_workers", "run_programs"]
 
 ResultCallback = Callable[[int, ExecutionResult], None]
 

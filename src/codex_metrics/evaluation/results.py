@@ -23,7 +23,16 @@ from codex_metrics.errors import DataNotFoundError, InputFormatError
 from codex_metrics.evaluation.outcomes import Outcome
 from codex_metrics.evaluation.pass_at_k import pass_at_k_table
 
-__all__ = ["EvalRun", "SampleRecord", "read_results", "runs_from_lake", "write_results"]
+__all__ = [
+    "EvalRun",
+    "SampleRecord",
+    "publish",
+    "read_results",
+    "run_from_lake",
+    "runs_from_lake",
+    "to_arrow",
+    "write_results",
+]
 
 EVAL_SOURCE = "eval"
 _QUALITY_FIELDS = (
