@@ -1,0 +1,185 @@
+"""The two entry points: :func:`compute_metric` (the envelope) and :func:`developer_sums`.
+
+``compute_metric`` is what the CLI, the dashboard and the reports call; ``developer_sums`` is
+the seam of the experiment engine (per-developer numerator and denominator of a ratio metric
+over a half-open UTC window).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import duckdb
+import ibis
+import pyarrow as pa
+
+from codex_metrics.errors import MetricError
+from codex_metrics.lake import Lake
+from codex_metrics.metrics.catalogue import Metric, get_metric
+from codex_metrics.metrics.engines import Engine, open_engine
+from codex_metrics.metrics.query import MetricQuery, build_expression, developer_expression
+from codex_metrics.metrics.result import MetricResult
+from codex_metrics.telemetry.schema import TABLES
+
+__all__ = ["compute_metric", "developer_sums", "find_gaps", "lake_snapshot"]
+
+
+def compute_metric(
+    metric: str | Metric,
+    lake: Lake,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    grain: str = "day",
+    by: Sequence[str] = (),
+    filters: Mapping[str, Sequence[str]] | None = None,
+    engine: Engine | str = "duckdb",
+) -> MetricResult:
+    """Compute one catalogue metric over the lake and return the result envelope.
+
+    Args:
+        metric: a catalogue name or entry.
+        lake: the lake to read.
+        since: first UTC day included (default: first day with data).
+        until: last UTC day included (default: last day with data).
+        grain: day, week (ISO, Monday) or month.
+        by: dimensions to group by.
+        filters: dimension -> accepted values.
+        engine: ``"duckdb"``, ``"spark"`` or an open :class:`Engine` (reuse it across metrics).
+
+    Raises:
+        MetricError: unknown metric, grain, dimension or filter.
+    """
+    m = get_metric(metric) if isinstance(metric, str) else metric
+    query = MetricQuery(m, since=since, until=until, grain=grain, by=tuple(by), filters=dict(filters or {}))
+    meta: dict[str, Any] = {
+        "query": {"since": since, "until": until, "grain": grain, "by": list(by), "filters": dict(filters or {})},
+        "lake": str(lake.root),
+        "lake_snapshot": lake_snapshot(lake, m.tables),
+        "generated_at": datetime.now(UTC),
+    }
+    if m.unavailable_reason:
+        return MetricResult(m, _empty_rows(query), engine=_engine_name(engine), status="unavailable",
+                            reason=m.unavailable_reason, **meta)
+    eng = open_engine(lake, engine) if isinstance(engine, str) else engine
+    rows = eng.execute(build_expression(query))
+    gaps = find_gaps(lake, m.source, since=since, until=until)
+    rows = _with_gap_rows(rows, gaps, query, lake)
+    return MetricResult(m, rows, gaps=tuple(gaps), engine=eng.name, **meta)
+
+
+def developer_sums(
+    con: duckdb.DuckDBPyConnection | Engine,
+    metric_name: str,
+    *,
+    start: datetime | date,
+    end: datetime | date,
+    filters: Mapping[str, Sequence[str]] | None = None,
+) -> duckdb.DuckDBPyRelation | pa.Table:
+    """Per-developer numerator and denominator of a ratio or mean metric over [start, end).
+
+    The window is half-open and UTC: event tables keep rows whose timestamp is in it; daily
+    tables keep the days whose first instant is in it. Dates mean midnight UTC. The metric's
+    value for any set of developers is ``Σ numerator / Σ denominator`` over their rows, which is
+    what the delta method and CUPED need. Developers with no rows in the window are absent.
+
+    Args:
+        con: a DuckDB connection with the lake's views (``Lake.connect()``), or an open
+            :class:`Engine` (DuckDB or Spark).
+        metric_name: a ratio or mean metric of the catalogue.
+        start: window start (inclusive).
+        end: window end (exclusive).
+        filters: dimension -> accepted values, as in :func:`compute_metric`.
+
+    Returns:
+        For a DuckDB connection, a lazy ``DuckDBPyRelation``; for an engine, a ``pyarrow.Table``.
+        Columns: ``developer_id`` (string), ``numerator`` and ``denominator`` (double).
+
+    Raises:
+        MetricError: unknown metric, not a ratio or mean, or a bad filter.
+    """
+    m = get_metric(metric_name)
+    if m.unavailable_reason:
+        raise MetricError(f"metric {m.name!r} is unavailable: {m.unavailable_reason}")
+    query = MetricQuery(m, filters=dict(filters or {}), start=_utc(start), end=_utc(end))
+    expr = developer_expression(query).select("developer_id", "numerator", "denominator")
+    if isinstance(con, duckdb.DuckDBPyConnection):
+        return con.sql(str(ibis.to_sql(expr, dialect="duckdb")))
+    return con.execute(expr)
+
+
+def _utc(value: datetime | date) -> datetime:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)
+
+
+def _engine_name(engine: Engine | str) -> str:
+    return engine if isinstance(engine, str) else engine.name
+
+
+def lake_snapshot(lake: Lake, tables: Sequence[str]) -> str:
+    """A short digest of the published files of ``tables`` (changes whenever data changes)."""
+    digest = hashlib.sha1()
+    for name in sorted(set(tables)):
+        if name not in TABLES:
+            continue
+        for ref in sorted(lake.files(name), key=lambda r: str(r.path)):
+            digest.update(str(ref.path.relative_to(lake.root)).encode())
+    return digest.hexdigest()[:16]
+
+
+def find_gaps(lake: Lake, table: str, *, since: date | None = None, until: date | None = None) -> list[date]:
+    """UTC days in [since, until] (default: the table's first and last day) with no file.
+
+    Tables without day partitions (or not declared yet) have no gaps.
+    """
+    spec = TABLES.get(table)
+    if spec is None or spec.partitioning != "day":
+        return []
+    present = {r.day for r in lake.files(table) if r.day is not None}
+    if not present and (since is None or until is None):
+        return []
+    first = since or min(present)
+    last = until or max(present)
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)
+            if first + timedelta(days=i) not in present]
+
+
+def _period_start(day: date, grain: str) -> date:
+    if grain == "week":
+        return day - timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    return day
+
+
+def _with_gap_rows(rows: pa.Table, gaps: list[date], query: MetricQuery, lake: Lake) -> pa.Table:
+    """Add a ``missing_day`` row for every period whose days are all gaps; sort by period."""
+    if not gaps:
+        return rows
+    present = {r.day for r in lake.files(query.metric.source) if r.day is not None}
+    gap_periods = {_period_start(d, query.grain) for d in gaps}
+    covered = {_period_start(d, query.grain) for d in present}
+    lo, hi = query.since or min(gaps), query.until or max(gaps)
+    covered = {p for p in covered if _period_start(lo, query.grain) <= p <= hi}
+    missing = sorted(gap_periods - covered)
+    if not missing:
+        return rows
+    extra = {name: pa.nulls(len(missing), rows.schema.field(name).type) for name in rows.column_names}
+    extra["period"] = pa.array(missing, rows.schema.field("period").type)
+    extra["null_reason"] = pa.array(["missing_day"] * len(missing), pa.string())
+    combined = pa.concat_tables([rows, pa.table(extra, schema=rows.schema)])
+    return combined.sort_by([("period", "ascending")])
+
+
+def _empty_rows(query: MetricQuery) -> pa.Table:
+    cols: dict[str, pa.Array] = {"period": pa.array([], pa.date32())}
+    for dim in query.by:
+        cols[dim] = pa.array([], pa.string())
+    cols["value"] = pa.array([], pa.float64())
+    cols["null_reason"] = pa.array([], pa.string())
+    return pa.table(cols)

@@ -1,0 +1,141 @@
+"""Query engines: the same Ibis expressions on embedded DuckDB (default) or on Spark.
+
+Both engines expose every lake table under its own name (DuckDB: the lake's views; Spark:
+temporary views over the same Parquet files, the ``day`` column read from the ``day=`` folder
+with the declared schema, an empty typed view when a table has no files), so an expression
+built over :func:`codex_metrics.metrics.query.lake_table` runs unchanged on either.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from codex_metrics.errors import ConfigError
+from codex_metrics.lake import Lake
+from codex_metrics.telemetry.schema import TABLES
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+__all__ = ["DuckDBEngine", "Engine", "SparkEngine", "local_spark_session", "open_engine"]
+
+
+class Engine(Protocol):
+    """What the metric layer needs from an engine: a name and ``execute`` to Arrow."""
+
+    name: str
+
+    def execute(self, expr: ir.Table) -> pa.Table:
+        """Run ``expr`` and return its rows."""
+        ...
+
+
+class DuckDBEngine:
+    """Embedded DuckDB over the lake's Parquet files (one view per table)."""
+
+    name = "duckdb"
+
+    def __init__(self, lake: Lake, con: duckdb.DuckDBPyConnection | None = None) -> None:
+        self.lake = lake
+        self.con = lake.connect(con)
+        self.backend = ibis.duckdb.from_connection(self.con)
+
+    def execute(self, expr: ir.Table) -> pa.Table:
+        """Run ``expr`` on DuckDB."""
+        return self.backend.to_pyarrow(expr)
+
+    def sql(self, expr: ir.Table) -> str:
+        """The DuckDB SQL of ``expr``."""
+        return str(ibis.to_sql(expr, dialect="duckdb"))
+
+
+class SparkEngine:
+    """PySpark over the lake's Parquet files (local mode in tests, a cluster in production)."""
+
+    name = "spark"
+
+    def __init__(self, lake: Lake, session: SparkSession) -> None:
+        self.lake = lake
+        self.session = session
+        register_spark_views(lake, session)
+        self.backend = ibis.pyspark.connect(session)
+
+    def execute(self, expr: ir.Table) -> pa.Table:
+        """Run ``expr`` on Spark."""
+        return self.backend.to_pyarrow(expr)
+
+    def sql(self, expr: ir.Table) -> str:
+        """The Spark SQL of ``expr``."""
+        return str(ibis.to_sql(expr, dialect="pyspark"))
+
+
+def register_spark_views(lake: Lake, session: SparkSession) -> None:
+    """Create one temporary view per lake table in ``session``."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    for name, spec in TABLES.items():
+        schema = spec.arrow_schema()
+        if spec.partitioning == "day":
+            schema = schema.append(pa.field("day", pa.date32()))
+        spark_schema = from_arrow_schema(schema)
+        table_dir = lake.table_dir(name)
+        if lake.files(name):
+            reader = session.read.schema(spark_schema)
+            if spec.partitioning == "day":
+                reader = reader.option("basePath", str(table_dir))
+            # The directory, not a glob: Spark discovers ``day=`` folders and skips hidden files.
+            df = reader.parquet(str(table_dir))
+        else:
+            df = session.createDataFrame([], spark_schema)
+        df.createOrReplaceTempView(name)
+
+
+def local_spark_session(*, master: str = "local[2]", shuffle_partitions: int = 4) -> SparkSession:
+    """A Spark session with the lake's conventions (UTC session time zone, no UI).
+
+    On a cluster, ``spark-submit`` supplies the master and this returns the active session
+    with the time zone set.
+
+    Raises:
+        ConfigError: PySpark (or Java) is not installed.
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise ConfigError(
+            "--engine spark needs PySpark: pip install 'codex-metrics[spark]' (and Java 17)"
+        ) from None
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.conf.set("spark.sql.session.timeZone", "UTC")
+        return active
+    builder: Any = SparkSession.builder
+    session = (
+        builder.master(master)
+        .appName("codex-metrics")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def open_engine(lake: Lake, engine: str = "duckdb", *, spark: SparkSession | None = None) -> Engine:
+    """The engine called ``engine`` over ``lake``.
+
+    Raises:
+        ConfigError: the engine name is unknown or Spark is unavailable.
+    """
+    if engine == "duckdb":
+        return DuckDBEngine(lake)
+    if engine == "spark":
+        return SparkEngine(lake, spark or local_spark_session())
+    raise ConfigError(f"--engine must be duckdb or spark, not {engine!r}")

@@ -1,0 +1,297 @@
+"""From a catalogue entry and a request (window, grain, slices) to one Ibis expression.
+
+Expressions are built over *unbound* tables named like the lake's tables, so the same
+expression compiles for DuckDB (the lake's views) and for Spark (temporary views over the same
+Parquet files). Preparing a source table does, in order: restrict it to the window (by UTC day,
+and by timestamp when a timestamp window is asked), expose the canonical dimension names
+(``model`` for ``model_version``, ``editor`` for ``ide``), pick the one ``usage_daily`` breakdown
+that carries the requested dimensions, join team / persona / arm when asked, apply the filters,
+and add ``period`` (the UTC day truncated to the grain; weeks are ISO weeks starting Monday).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from codex_metrics.errors import MetricError
+from codex_metrics.metrics.catalogue import Custom, Distinct, Metric, Quantile, Ratio, Total
+from codex_metrics.telemetry.schema import (
+    BREAKDOWN_DIMENSIONS,
+    TABLES,
+    USAGE_FEATURE_NAMES,
+)
+
+__all__ = [
+    "NATIVE_DIMENSIONS",
+    "TIMESTAMP_COLUMNS",
+    "MetricQuery",
+    "build_expression",
+    "developer_expression",
+    "lake_table",
+]
+
+GRAIN_UNITS = {"day": "D", "week": "W", "month": "M"}
+#: Columns holding each canonical dimension, per table (joined dimensions excluded).
+NATIVE_DIMENSIONS: dict[str, dict[str, str]] = {
+    "suggestions": {
+        "org": "org", "language": "language", "editor": "editor",
+        "model": "model_version", "feature": "feature",
+    },
+    "usage_daily": {"org": "org", "language": "language", "editor": "ide", "model": "model", "feature": "feature"},
+    "typing": {"org": "org"},
+    "tasks": {"org": "org", "model": "model_version"},
+    "surveys": {"org": "org"},
+    "eval_results": {"model": "model_version", "suite": "suite"},
+    "seats": {"org": "org"},
+}
+JOINED_DIMENSIONS = ("team", "persona", "arm")
+#: Event timestamp per table, for timestamp windows (experiments); other tables use the day.
+TIMESTAMP_COLUMNS = {"suggestions": "timestamp", "tasks": "started_at", "surveys": "submitted_at"}
+_USAGE_DIMS = {"editor": "ide", "feature": "feature", "language": "language", "model": "model"}
+_GITHUB_FEATURE = dict(USAGE_FEATURE_NAMES)
+
+
+def lake_table(name: str) -> ir.Table:
+    """An unbound Ibis table with the schema readers see for lake table ``name``."""
+    spec = TABLES[name]
+    schema = spec.arrow_schema()
+    if spec.partitioning == "day":
+        schema = schema.append(pa.field("day", pa.date32()))
+    return ibis.table(ibis.Schema.from_pyarrow(schema), name=name)
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """A request for one metric: window, grain, group-by and filters, validated.
+
+    Attributes:
+        metric: the catalogue entry.
+        since: first UTC day included (``None``: from the first day with data).
+        until: last UTC day included (``None``: to the last day with data).
+        grain: day, week (ISO) or month.
+        by: dimensions to group by.
+        filters: dimension -> accepted values (``experiment`` is also accepted with ``arm``).
+        start: timestamp window start (inclusive), used by :func:`developer_expression`.
+        end: timestamp window end (exclusive).
+    """
+
+    metric: Metric
+    since: date | None = None
+    until: date | None = None
+    grain: str = "day"
+    by: tuple[str, ...] = ()
+    filters: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def __post_init__(self) -> None:
+        m = self.metric
+        if self.grain not in GRAIN_UNITS:
+            raise MetricError(f"grain {self.grain!r} is not one of day, week, month")
+        if isinstance(m.measure, Custom) and self.grain not in m.measure.grains:
+            raise MetricError(
+                f"metric {m.name!r} is defined at grain {', '.join(m.measure.grains)} only, "
+                f"not {self.grain}; pass --grain {m.measure.grains[0]}"
+            )
+        allowed = set(m.dimensions) | ({"experiment"} if "arm" in m.dimensions else set())
+        for dim in (*self.by, *self.filters):
+            if dim not in allowed:
+                raise MetricError(
+                    f"metric {m.name!r} cannot be sliced by {dim!r}; its dimensions are "
+                    f"{', '.join(m.dimensions) or 'none'}"
+                )
+        if "experiment" in self.by:
+            raise MetricError("experiment is a filter only (--filter experiment=ID); group by arm")
+        if len(set(self.by)) != len(self.by):
+            raise MetricError(f"--by repeats a dimension: {', '.join(self.by)}")
+        if self.since and self.until and self.since > self.until:
+            raise MetricError(f"--since {self.since} is after --until {self.until}")
+
+    # -- dimensions -------------------------------------------------------------------------
+    @property
+    def used_dimensions(self) -> tuple[str, ...]:
+        """Dimensions grouped by or filtered on, in a stable order."""
+        return tuple(dict.fromkeys([*self.by, *(d for d in self.filters if d != "experiment")]))
+
+    def breakdown(self, default: str = "total") -> str:
+        """The ``usage_daily`` breakdown carrying every requested usage dimension.
+
+        Raises:
+            MetricError: no breakdown of GitHub's report carries that combination.
+        """
+        wanted = {_USAGE_DIMS[d] for d in self.used_dimensions if d in _USAGE_DIMS}
+        if wanted <= set(BREAKDOWN_DIMENSIONS[default]):
+            return default
+        for name, dims in BREAKDOWN_DIMENSIONS.items():
+            if wanted <= set(dims):
+                return name
+        raise MetricError(
+            f"usage_daily has no breakdown by {' x '.join(sorted(wanted))} (GitHub reports "
+            "ide, feature, language x feature, language x model and model x feature only); "
+            "slice by fewer dimensions or use an event-grain metric"
+        )
+
+    # -- preparing a source ------------------------------------------------------------------
+    def source(self, name: str | None = None, *, lookback_days: int = 0, breakdown: str | None = None,
+               window: bool = True) -> ir.Table:
+        """Lake table ``name`` (default: the metric's source) prepared as the module says."""
+        name = name or self.metric.source
+        t = lake_table(name)
+        if name == "usage_daily":
+            t = t.filter(t.breakdown == self.breakdown(breakdown or self.metric.breakdown or "total"))
+        return self.prepare(t, NATIVE_DIMENSIONS.get(name, {}), timestamp=TIMESTAMP_COLUMNS.get(name),
+                            lookback_days=lookback_days, window=window, usage=name == "usage_daily")
+
+    def prepare(self, t: ir.Table, native: Mapping[str, str], *, timestamp: str | None = None,
+                lookback_days: int = 0, window: bool = True, usage: bool = False) -> ir.Table:
+        """Window, canonical dimensions, joins, filters and ``period`` for any frame with ``day``."""
+        if window:
+            t = self.restrict(t, timestamp, lookback_days)
+        used = self.used_dimensions
+        renames = {d: t[native[d]] for d in used if d in native and native[d] != d}
+        if renames:
+            t = t.mutate(**renames)
+        if "team" in used:
+            tm = lake_table("team_members").select("developer_id", "day", "team").distinct()
+            t = t.left_join(tm, ["developer_id", "day"])
+        if "persona" in used:
+            dev = lake_table("developers")
+            dev = dev.group_by("developer_id").aggregate(persona=dev.persona.max())
+            t = t.left_join(dev, "developer_id")
+        if "arm" in used or "experiment" in self.filters:
+            asg = lake_table("assignments")
+            if "experiment" in self.filters:
+                asg = asg.filter(asg.experiment_id.isin(list(self.filters["experiment"])))
+            asg = asg.select("developer_id", "arm").distinct()
+            how = "left" if "experiment" not in self.filters else "inner"
+            t = t.join(asg, "developer_id", how=how)
+        for dim, values in self.filters.items():
+            if dim == "experiment":
+                continue
+            vals = list(values)
+            if usage and dim == "feature":
+                vals = sorted({_GITHUB_FEATURE.get(v, v) for v in vals})
+            t = t.filter(t[dim].isin(vals))
+        return t.mutate(period=self.period(t.day))
+
+    def period(self, day: ir.DateValue) -> ir.DateValue:
+        """``day`` truncated to the grain, as a DATE (Spark's date_trunc returns a timestamp)."""
+        if self.grain == "day":
+            return day
+        return day.truncate(GRAIN_UNITS[self.grain]).cast("date")
+
+    def restrict(self, t: ir.Table, timestamp: str | None = None, lookback_days: int = 0) -> ir.Table:
+        """Keep the rows of ``t`` inside the window (days, and timestamps when asked)."""
+        since = self.since - timedelta(days=lookback_days) if self.since else None
+        if since is not None:
+            t = t.filter(t.day >= since)
+        if self.until is not None:
+            t = t.filter(t.day <= self.until)
+        if self.start is not None:
+            t = t.filter(t.day >= self.start.date())
+            if timestamp is not None:
+                t = t.filter(t[timestamp] >= self.start)
+            else:  # day tables: a day is in the window when its first instant is
+                first = self.start.date() if _is_midnight(self.start) else self.start.date() + timedelta(1)
+                t = t.filter(t.day >= first)
+        if self.end is not None:
+            t = t.filter(t.day <= self.end.date())
+            if timestamp is not None:
+                t = t.filter(t[timestamp] < self.end)
+            else:
+                t = t.filter(t.day < self.end.date() if _is_midnight(self.end) else t.day <= self.end.date())
+        return t
+
+    @property
+    def keys(self) -> list[str]:
+        """Group keys of the result: ``period`` then the ``--by`` dimensions."""
+        return ["period", *self.by]
+
+
+def _is_midnight(ts: datetime) -> bool:
+    return (ts.hour, ts.minute, ts.second, ts.microsecond) == (0, 0, 0, 0)
+
+
+def _where(measure: Ratio | Total | Distinct | Quantile, t: ir.Table) -> ir.BooleanValue | None:
+    return measure.where(t) if measure.where is not None else None
+
+
+def aggregates(measure: Ratio | Total | Distinct | Quantile, t: ir.Table) -> dict[str, ir.Scalar]:
+    """The aggregate columns of a standard measure over ``t`` (for any grouping)."""
+    w = _where(measure, t)
+    if isinstance(measure, Ratio):
+        return {
+            "numerator": _sum(measure.numerator(t), t, w),
+            "denominator": _sum(measure.denominator(t), t, w),
+        }
+    if isinstance(measure, Total):
+        value = t.count(where=w) if measure.expr is None else measure.expr(t).sum(where=w)
+        return {"value": value.cast("int64") if measure.expr is None else value}
+    if isinstance(measure, Distinct):
+        return {"value": t[measure.column].nunique(where=w)}
+    return {"value": measure.expr(t).cast("float64").quantile(measure.q, where=w), "n": t.count(where=w)}
+
+
+def _sum(x: ir.Value, t: ir.Table, where: ir.BooleanValue | None) -> ir.Scalar:
+    """Σ x over the rows kept by ``where``; a constant ``x`` becomes ``x * count``."""
+    if isinstance(x, ir.Scalar):
+        return x.cast("float64") * t.count(where=where).cast("float64")
+    return x.cast("float64").sum(where=where)
+
+
+def finish(measure: Ratio | Total | Distinct | Quantile, agg: ir.Table) -> ir.Table:
+    """Add ``value`` and ``null_reason`` to the aggregates of a standard measure."""
+    null_s = ibis.null("string")
+    if isinstance(measure, Ratio):
+        num, den = agg.numerator.fill_null(0), agg.denominator.fill_null(0)
+        agg = agg.mutate(numerator=num, denominator=den)
+        value = ibis.cases((den == 0, ibis.null("float64")), else_=num / den * measure.scale)
+        reason = ibis.cases((den == 0, ibis.literal(measure.empty_reason)), else_=null_s)
+        return agg.mutate(value=value, null_reason=reason)
+    if isinstance(measure, Quantile):
+        reason = ibis.cases((agg.n == 0, ibis.literal("no_values")), else_=null_s)
+        return agg.mutate(null_reason=reason)
+    if isinstance(measure, Total):
+        return agg.mutate(value=agg.value.fill_null(0), null_reason=null_s)
+    return agg.mutate(null_reason=null_s)
+
+
+def build_expression(query: MetricQuery) -> ir.Table:
+    """The grouped result of ``query``: ``period``, ``--by`` dims, value columns, ``null_reason``."""
+    measure = query.metric.measure
+    if isinstance(measure, Custom):
+        return measure.build(query)
+    t = frame_for(query)
+    agg = t.group_by(query.keys).aggregate(**aggregates(measure, t))
+    out = finish(measure, agg)
+    return out.order_by(query.keys)
+
+
+def developer_expression(query: MetricQuery) -> ir.Table:
+    """Per-developer ``developer_id, numerator, denominator`` of a ratio metric over the window.
+
+    Raises:
+        MetricError: the metric is not a ratio or mean.
+    """
+    measure = query.metric.measure
+    if not isinstance(measure, Ratio):
+        raise MetricError(
+            f"metric {query.metric.name!r} is a {query.metric.kind}, not a ratio or mean: it has no "
+            "per-developer numerator and denominator"
+        )
+    t = frame_for(query)
+    agg = t.group_by("developer_id").aggregate(**aggregates(measure, t))
+    return agg.mutate(numerator=agg.numerator.fill_null(0), denominator=agg.denominator.fill_null(0))
+
+
+def frame_for(query: MetricQuery) -> ir.Table:
+    """The prepared rows a standard measure aggregates (its source, or the metric's own frame)."""
+    if query.metric.frame is not None:
+        return query.metric.frame(query)
+    return query.source()

@@ -1,0 +1,143 @@
+"""The result envelope of DESIGN.md: rows with a per-row ``null_reason``, gaps and metadata.
+
+``null_reason`` codes are stable (the dashboard explains them):
+
+* ``zero_denominator``: a ratio whose denominator is 0 in that row (e.g. no suggestion shown);
+* ``no_values``: a mean or percentile over no values;
+* ``missing_day``: the source table has no data for that period (a gap; never interpolated).
+
+A metric whose source does not exist yet has ``status="unavailable"`` and a ``reason``.
+CSV carries ``null_reason`` as a column; JSON carries the whole envelope.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+import pyarrow as pa
+
+from codex_metrics.metrics.catalogue import Metric
+
+__all__ = ["NULL_REASONS", "MetricResult", "metric_definition"]
+
+NULL_REASONS = {
+    "zero_denominator": "the denominator is 0 for this row",
+    "no_values": "no values to average or rank in this row",
+    "missing_day": "the source has no data for this period (a gap in the lake)",
+}
+
+
+def metric_definition(metric: Metric) -> dict[str, Any]:
+    """The catalogue entry as plain data (JSON metadata, docs, dashboard tooltips)."""
+    return {
+        "name": metric.name,
+        "family": metric.family,
+        "description": metric.description,
+        "formula": metric.formula,
+        "unit": metric.unit,
+        "basis": metric.basis,
+        "grain": metric.grain,
+        "source": list(metric.tables),
+        "breakdown": metric.breakdown,
+        "dimensions": list(metric.dimensions),
+        "higher_is_better": metric.higher_is_better,
+        "kind": metric.kind,
+        "numerator": metric.numerator,
+        "denominator": metric.denominator,
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """One metric's answer to one query.
+
+    Attributes:
+        metric: the catalogue entry.
+        rows: ``period``, the ``--by`` dimensions (and extra key columns such as ``cohort``),
+            ``value``, the supporting columns (``numerator``/``denominator`` for ratios, ``n``
+            for percentiles) and ``null_reason``.
+        gaps: UTC days inside the window with no data in the metric's source table.
+        query: the request (since, until, grain, by, filters).
+        engine: duckdb or spark.
+        lake: the lake's path.
+        lake_snapshot: a digest of the published files read, identifying the data version.
+        generated_at: when the result was computed (UTC).
+        status: ok, or unavailable when the source does not exist yet.
+        reason: why it is unavailable.
+    """
+
+    metric: Metric
+    rows: pa.Table
+    gaps: tuple[date, ...] = ()
+    query: dict[str, Any] = field(default_factory=dict)
+    engine: str = "duckdb"
+    lake: str = ""
+    lake_snapshot: str = ""
+    generated_at: datetime | None = None
+    status: Literal["ok", "unavailable"] = "ok"
+    reason: str | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        """Column names of the rows."""
+        return list(self.rows.column_names)
+
+    def records(self) -> list[dict[str, Any]]:
+        """Rows as dictionaries of plain JSON-able values."""
+        return [{k: _plain(v) for k, v in row.items()} for row in self.rows.to_pylist()]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole envelope as plain data."""
+        return {
+            "metric": metric_definition(self.metric),
+            "status": self.status,
+            "reason": self.reason,
+            "query": {k: _plain(v) for k, v in self.query.items()},
+            "rows": self.records(),
+            "gaps": [d.isoformat() for d in self.gaps],
+            "metadata": {
+                "engine": self.engine,
+                "lake": self.lake,
+                "lake_snapshot": self.lake_snapshot,
+                "generated_at": self.generated_at.isoformat() if self.generated_at else None,
+                "null_reasons": NULL_REASONS,
+            },
+        }
+
+    def to_json(self) -> str:
+        """The envelope as JSON text."""
+        return json.dumps(self.to_dict(), indent=2)
+
+    def to_csv(self) -> str:
+        """The rows as CSV, ``null_reason`` included as a column."""
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(self.columns)
+        for rec in self.records():
+            writer.writerow(["" if rec[c] is None else rec[c] for c in self.columns])
+        return buf.getvalue()
+
+    def value_of(self, **keys: Any) -> Any:
+        """The ``value`` of the single row matching ``keys`` (e.g. ``period=date(...)``).
+
+        Raises:
+            KeyError: no row or several rows match.
+        """
+        hits = [r for r in self.rows.to_pylist() if all(r.get(k) == v for k, v in keys.items())]
+        if len(hits) != 1:
+            raise KeyError(f"{len(hits)} rows match {keys}")
+        return hits[0]["value"]
