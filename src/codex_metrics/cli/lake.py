@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from codex_metrics.cli.options import FormatOption, LakeOption, parse_choice, settings_for
+from codex_metrics.cli.output import console
 from codex_metrics.lake import Lake
 from codex_metrics.telemetry.schema_docs import render_schema_markdown, render_simulator_markdown
 
@@ -59,7 +59,7 @@ def info(lake: LakeOption = None, output_format: FormatOption = "table") -> None
             str(i.last_day or "-"),
             updates or "-",
         )
-    Console().print(table)
+    console().print(table)
 
 
 @app.command("vacuum")

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from codex_metrics.cli.options import LakeOption, settings_for
+from codex_metrics.cli.output import console
 from codex_metrics.errors import ParameterError
 from codex_metrics.lake import Lake
 from codex_metrics.telemetry.scenarios import (
@@ -146,5 +146,4 @@ def summary(lake: LakeOption = None) -> None:
         table.add_column(col, justify="left" if col in ("metric", "reference") else "right")
     for r in rows:
         table.add_row(r.metric, _fmt(r.measured, r.unit), _fmt(r.truth, r.unit), r.band)
-    console = Console()
-    (console if console.is_terminal else Console(width=130)).print(table)
+    console().print(table)
