@@ -12,6 +12,7 @@ import typer
 from codex_metrics.cli import ab as ab_cmd
 from codex_metrics.cli import evaluate as evaluate_cmd
 from codex_metrics.cli import lake as lake_cmd
+from codex_metrics.cli import metrics as metrics_cmd
 from codex_metrics.cli import simulate as simulate_cmd
 from codex_metrics.errors import CodexMetricsError
 
@@ -26,6 +27,7 @@ app = typer.Typer(
 app.command("simulate")(simulate_cmd.simulate)
 app.command("summary")(simulate_cmd.summary)
 app.add_typer(lake_cmd.app, name="lake")
+app.add_typer(metrics_cmd.app, name="metrics")
 app.add_typer(ab_cmd.app, name="ab")
 app.add_typer(evaluate_cmd.app, name="eval")
 

@@ -24,7 +24,10 @@ from codex_metrics.metrics.query import MetricQuery, build_expression, developer
 from codex_metrics.metrics.result import MetricResult
 from codex_metrics.telemetry.schema import TABLES
 
-__all__ = ["compute_metric", "developer_sums", "find_gaps", "lake_snapshot"]
+__all__ = ["SPARSE_TABLES", "compute_metric", "developer_sums", "find_gaps", "lake_snapshot"]
+
+#: Day tables where a day without rows is normal, not a gap.
+SPARSE_TABLES = frozenset({"surveys"})
 
 
 def compute_metric(
@@ -135,10 +138,11 @@ def lake_snapshot(lake: Lake, tables: Sequence[str]) -> str:
 def find_gaps(lake: Lake, table: str, *, since: date | None = None, until: date | None = None) -> list[date]:
     """UTC days in [since, until] (default: the table's first and last day) with no file.
 
-    Tables without day partitions (or not declared yet) have no gaps.
+    Tables without day partitions (or not declared yet) have no gaps, and neither do sparse
+    tables such as ``surveys`` (answered every other week), where an empty day is normal.
     """
     spec = TABLES.get(table)
-    if spec is None or spec.partitioning != "day":
+    if spec is None or spec.partitioning != "day" or table in SPARSE_TABLES:
         return []
     present = {r.day for r in lake.files(table) if r.day is not None}
     if not present and (since is None or until is None):
