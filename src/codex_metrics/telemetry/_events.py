@@ -65,6 +65,13 @@ def utc_micros(day: date) -> int:
     return (day - EPOCH).days * US_PER_DAY
 
 
+def expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows for per-developer counts: each row's developer (local index) and its number 0..k-1."""
+    local = np.repeat(np.arange(counts.shape[0]), counts)
+    starts = np.cumsum(counts) - counts
+    return local, np.arange(local.shape[0]) - np.repeat(starts, counts)
+
+
 def timestamps(micros: np.ndarray) -> pa.Array:
     """UTC timestamp column from epoch microseconds."""
     return pa.array(micros.astype(np.int64), pa.int64()).cast(pa.timestamp("us", tz="UTC"))
@@ -153,11 +160,9 @@ def generate_block_day(
     adopted = (pop.adopted_day[dev] <= d) & (pop.churned_day[dev] > d)
     active = adopted & (rng.random(nd) < pop.active_prob[dev] * ctx.activity_factor)
     counts = np.where(active, rng.poisson(pop.activity[dev]), 0)
-    n = int(counts.sum())
-    local = np.repeat(np.arange(nd), counts)
+    local, seq = expand(counts)
+    n = local.shape[0]
     g = dev[local]
-    starts = np.cumsum(counts) - counts
-    seq = np.arange(n) - np.repeat(starts, counts)
     day_us = utc_micros(ctx.day)
 
     # What was asked for, where, and with which model.
@@ -396,10 +401,9 @@ def _tasks(
     counts = np.asarray(
         rng.poisson(cfg["tasks.per_developer_week"] / 5.0 * ctx.activity_factor, nd)
     )
-    n = int(counts.sum())
-    local = np.repeat(np.arange(nd), counts)
+    local, seq = expand(counts)
+    n = local.shape[0]
     g = dev[local]
-    seq = np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)
     with_ai = adopted[local] & (rng.random(n) < pop.ai_task_share[g])
     agent = with_ai & np.isin(pop.persona[g], [0, 3]) & (rng.random(n) < 0.15)
     exp_years = pop.experience_years[g]
