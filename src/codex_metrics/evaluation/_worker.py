@@ -244,8 +244,6 @@ def _run_child(req, result_fd, workdir, read_roots):
         sys.stderr = err = BoundedSink(limit)
         violations = []
         sys.addaudithook(_make_audit_hook(workdir, read_roots, violations))
-        os.environ.clear()
-        os.environ.update(req.get("env") or {})
     except BaseException as exc:  # noqa: BLE001
         os.write(
             result_fd,
@@ -431,7 +429,12 @@ def _run_sample(req, counter, scratch, read_roots):
         _wipe("/dev/shm")
     else:
         _kill_descendants()
-    _wipe(scratch)
+    try:
+        os.rmdir(workdir)  # the common case: the sample left nothing behind
+    except OSError:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if os.listdir(scratch):
+        _wipe(scratch)
     raw = b"".join(chunks).split(b"\n", 1)[0][: 1 << 20]
     return {
         "raw": raw.decode("utf-8", "replace"),

@@ -216,6 +216,7 @@ class SandboxWorker:
         """
         python = sandbox_python(self.config)
         popen_kwargs: dict[str, Any] = {}
+        env = self.env  # the worker's whole environment: no secret of the harness reaches it
         if self.config.enabled:
             bwrap = bwrap_path(self.config)
             if bwrap is None:
@@ -228,13 +229,14 @@ class SandboxWorker:
             self._scratch = tempfile.mkdtemp(prefix="codex-metrics-unsafe-")
             worker_config = json.dumps({"scratch": self._scratch, "pid_namespace": False})
             cmd = [str(python), "-I", "-S", "-B", "-c", _WORKER_SOURCE, worker_config]
+            env = {**self.env, "HOME": self._scratch, "TMPDIR": self._scratch}
         self._stderr = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(
             cmd,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
-            env=self.env,
+            env=env,
             close_fds=True,
             start_new_session=True,
             **popen_kwargs,
@@ -300,9 +302,7 @@ class SandboxWorker:
             return None
         return value if isinstance(value, dict) else None
 
-    def run(
-        self, program: str, limits: ExecutionLimits, *, env: dict[str, str] | None = None
-    ) -> dict[str, Any]:
+    def run(self, program: str, limits: ExecutionLimits) -> dict[str, Any]:
         """Run one program; return the worker's raw report.
 
         The report is ``{"raw", "timed_out", "exit_code", "wall_s", "cpu_s", "peak_memory_kb"}``,
@@ -323,7 +323,6 @@ class SandboxWorker:
             "max_processes": limits.max_processes,
             "max_file_mb": limits.max_file_mb,
             "output_limit": limits.output_limit,
-            "env": env or {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8"},
         }
         try:
             proc.stdin.write((json.dumps(request) + "\n").encode())
