@@ -66,8 +66,9 @@ class SparkEngine:
         self.backend = ibis.pyspark.connect(session)
 
     def execute(self, expr: ir.Table) -> pa.Table:
-        """Run ``expr`` on Spark."""
-        return self.backend.to_pyarrow(expr)
+        """Run ``expr`` on Spark and return Arrow directly (no pandas round trip)."""
+        table = self.session.sql(self.sql(expr)).toArrow()
+        return table.cast(expr.schema().to_pyarrow())
 
     def sql(self, expr: ir.Table) -> str:
         """The Spark SQL of ``expr``."""
