@@ -19,12 +19,12 @@ from codex_metrics.metrics.result import NULL_REASONS, MetricResult
 
 __all__ = [
     "DIMENSIONS",
-    "FAMILIES",
-    "NULL_REASONS",
     "DuckDBEngine",
     "Engine",
+    "FAMILIES",
     "Metric",
     "MetricResult",
+    "NULL_REASONS",
     "SparkEngine",
     "compute_metric",
     "developer_sums",

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
+
 from codex_metrics.metrics.catalogue import DIMENSIONS, FAMILIES, list_metrics
 from codex_metrics.metrics.result import NULL_REASONS
 
 __all__ = ["render_metrics_markdown"]
 
+_MODULES = {
+    "adoption": "adoption",
+    "quality": "quality",
+    "performance": "latency",
+    "productivity": "productivity",
+    "community": "community",
+}
 _TITLES = {
     "adoption": "Adoption and usage",
     "quality": "Quality",
@@ -46,7 +56,9 @@ def render_metrics_markdown() -> str:
     out += [f"| `{d}` | {_cell(text)} |" for d, text in DIMENSIONS.items()]
     for family in FAMILIES:
         metrics = list_metrics(family)
-        out += ["", f"## {_TITLES[family]}", "", "| metric | description | unit | basis | grain |",
+        module = importlib.import_module(f"codex_metrics.metrics.{_MODULES[family]}")
+        intro = " ".join((inspect.getdoc(module) or "").split())
+        out += ["", f"## {_TITLES[family]}", "", intro, "", "| metric | description | unit | basis | grain |",
                 "| --- | --- | --- | --- | --- |"]
         out += [f"| [`{m.name}`](#{m.name}) | {_cell(m.description)} | {m.unit} | {m.basis} | {m.grain} |"
                 for m in metrics]
