@@ -18,6 +18,8 @@ its end; a child that exits in any other way (``os._exit``, a signal, ``SystemEx
 no such report.
 """
 
+from __future__ import annotations
+
 import ctypes
 import gc
 import json
@@ -29,6 +31,8 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 _FORBIDDEN_SPAWN = (
     "os.system",
@@ -89,14 +93,14 @@ _PRELOAD = (
 class BoundedSink:
     """A text stream that keeps the first ``limit`` characters written and drops the rest."""
 
-    def __init__(self, limit):
+    def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.parts = []
+        self.parts: list[str] = []
         self.size = 0
         self.dropped = 0
         self.closed = False
 
-    def write(self, text):
+    def write(self, text: object) -> int:
         if self.closed:
             raise ValueError("I/O operation on closed file.")
         text = str(text)
@@ -107,34 +111,36 @@ class BoundedSink:
         self.dropped += max(0, len(text) - max(room, 0))
         return len(text)
 
-    def flush(self):
+    def flush(self) -> None:
         if self.closed:
             raise ValueError("I/O operation on closed file.")
 
-    def close(self):
+    def close(self) -> None:
         self.closed = True
 
-    def isatty(self):
+    def isatty(self) -> bool:
         return False
 
-    def writable(self):
+    def writable(self) -> bool:
         return True
 
-    def readable(self):
+    def readable(self) -> bool:
         return False
 
-    def fileno(self):
+    def fileno(self) -> int:
         raise OSError("captured stream has no file descriptor")
 
-    def getvalue(self):
+    def getvalue(self) -> str:
         return "".join(self.parts)
 
 
-def _within(path, roots):
+def _within(path: str, roots: tuple[str, ...]) -> bool:
     return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
 
 
-def _make_audit_hook(workdir, read_roots, violations):
+def _make_audit_hook(
+    workdir: str, read_roots: tuple[str, ...], violations: list[str]
+) -> Callable[[str, tuple[Any, ...]], None]:
     """An audit hook that records and refuses operations the sandbox forbids.
 
     It is a classification aid: bubblewrap is the boundary that actually holds.
@@ -142,12 +148,12 @@ def _make_audit_hook(workdir, read_roots, violations):
     main_pid = os.getpid()
     parent_pid = os.getppid()
 
-    def refuse(kind, detail):
+    def refuse(kind: str, detail: str) -> None:
         if len(violations) < 20:
             violations.append(kind + ": " + detail[:200])
         raise PermissionError(1, "blocked by the evaluation sandbox (" + kind + ")")
 
-    def hook(event, args):
+    def hook(event: str, args: tuple[Any, ...]) -> None:
         if event == "open":
             path = args[0]
             if isinstance(path, int) or path is None:
@@ -184,7 +190,7 @@ def _make_audit_hook(workdir, read_roots, violations):
     return hook
 
 
-def _set_limits(req):
+def _set_limits(req: dict[str, Any]) -> None:
     mem = int(req["memory_mb"]) * 1024 * 1024
     cpu = int(float(req["timeout"])) + 2
     fsize = int(req["max_file_mb"]) * 1024 * 1024
@@ -203,7 +209,7 @@ def _set_limits(req):
             resource.setrlimit(which, (value, value))
 
 
-def _describe(exc, limit):
+def _describe(exc: BaseException, limit: int) -> dict[str, Any]:
     mro = [cls.__name__ for cls in type(exc).__mro__]
     try:
         message = str(exc)
@@ -225,7 +231,9 @@ def _describe(exc, limit):
     }
 
 
-def _run_child(req, result_fd, workdir, read_roots):
+def _run_child(
+    req: dict[str, Any], result_fd: int, workdir: str, read_roots: tuple[str, ...]
+) -> NoReturn:
     """Body of the forked child; never returns."""
     main_pid = os.getpid()
     try:
@@ -242,7 +250,7 @@ def _run_child(req, result_fd, workdir, read_roots):
         sys.stdin = open(0, closefd=False)  # noqa: SIM115 - EOF on read, like a closed pipe
         sys.stdout = out = BoundedSink(limit)
         sys.stderr = err = BoundedSink(limit)
-        violations = []
+        violations: list[str] = []
         sys.addaudithook(_make_audit_hook(workdir, read_roots, violations))
     except BaseException as exc:  # noqa: BLE001
         os.write(
@@ -250,7 +258,7 @@ def _run_child(req, result_fd, workdir, read_roots):
             (json.dumps({"status": "setup_error", "message": repr(exc)[:500]}) + "\n").encode(),
         )
         os._exit(3)
-    report = {"status": "completed"}
+    report: dict[str, Any] = {"status": "completed"}
     started = time.perf_counter()
     try:
         code = compile(req["program"], "<sample>", "exec")
@@ -293,7 +301,7 @@ def _run_child(req, result_fd, workdir, read_roots):
     os._exit(0)
 
 
-def _children_of(pid):
+def _children_of(pid: int) -> list[int]:
     found = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -308,7 +316,7 @@ def _children_of(pid):
     return found
 
 
-def _kill_descendants():
+def _kill_descendants() -> None:
     """Without a PID namespace: kill this process's children until none is left.
 
     Orphans of the sample re-parent to this process (it is a child subreaper), so repeating
@@ -331,7 +339,7 @@ def _kill_descendants():
             pass
 
 
-def _kill_everything_else():
+def _kill_everything_else() -> None:
     """Kill and reap every process in the namespace except this one (PID 1)."""
     for _ in range(100):
         try:
@@ -347,7 +355,7 @@ def _kill_everything_else():
             return
 
 
-def _wipe(directory):
+def _wipe(directory: str) -> None:
     try:
         entries = os.listdir(directory)
     except OSError:
@@ -363,7 +371,9 @@ def _wipe(directory):
                 pass
 
 
-def _run_sample(req, counter, scratch, read_roots):
+def _run_sample(
+    req: dict[str, Any], counter: int, scratch: str, read_roots: tuple[str, ...]
+) -> dict[str, Any]:
     workdir = os.path.join(scratch, f"s{counter}")
     os.mkdir(workdir, 0o700)
     read_fd, write_fd = os.pipe()
@@ -446,7 +456,7 @@ def _run_sample(req, counter, scratch, read_roots):
     }
 
 
-def main():
+def main() -> None:
     """Serve requests on stdin until it closes."""
     global PID_NAMESPACE
     config = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}

@@ -147,7 +147,7 @@ class OpenAIProvider:
                 max_retries=0,  # retries are ours, so they honour retry-after and are counted
                 timeout=config.request_timeout_s,
             )
-        self.client = client
+        self.client: Any = client
         self.retries = 0
         self._lock = threading.Lock()
 

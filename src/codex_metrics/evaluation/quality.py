@@ -145,7 +145,7 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
             and isinstance(body[0].value, ast.Constant)
             and isinstance(body[0].value.value, str)
         ):
-            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+            node.body = body[1:] or [ast.Pass()]
     return tree
 
 
@@ -181,7 +181,9 @@ def cyclomatic_complexity(code: str) -> int | None:
         tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError):
         return None
-    functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    functions: list[ast.AST] = [
+        n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+    ]
     best = 1
     for node in functions or [tree]:
         visitor = _Complexity()
@@ -214,7 +216,7 @@ def _compiles(code: str) -> bool:
 
 def _ruff_binary() -> str | None:
     try:
-        from ruff.__main__ import find_ruff_bin  # type: ignore[import-not-found]
+        from ruff.__main__ import find_ruff_bin
 
         return str(find_ruff_bin())
     except (ImportError, FileNotFoundError):

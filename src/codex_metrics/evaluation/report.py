@@ -85,9 +85,8 @@ def render_markdown(runs: Sequence[EvalRun], comparison: Comparison | None = Non
 
 def _comparison_markdown(c: Comparison) -> list[str]:
     out = [f"## {c.model_b} vs {c.model_a}", ""]
-    if c.status != "ok":
+    if c.status != "ok" or c.mean_difference is None or c.ci_low is None or c.ci_high is None:
         return [*out, f"No comparison: {c.status}."]
-    assert c.mean_difference is not None and c.ci_low is not None and c.ci_high is not None  # noqa: S101
     out.append(
         f"Pass rate {_pct(c.pass_rate_a)} → {_pct(c.pass_rate_b)} on {c.tasks} tasks: "
         f"difference {100 * c.mean_difference:+.1f} points, {int(c.confidence * 100)}% paired bootstrap "

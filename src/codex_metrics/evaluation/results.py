@@ -208,7 +208,7 @@ def read_results(path: Path) -> EvalRun:
                 continue
             try:
                 line = json.loads(raw)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 raise InputFormatError(path, f"not valid JSON ({exc.msg})", line=number) from None
             if not isinstance(line, dict):
                 raise InputFormatError(path, "expected a JSON object", line=number)

@@ -121,7 +121,7 @@ def read_samples(path: Path, *, tasks: TaskSet | None = None) -> list[Sample]:
                 continue
             try:
                 record = json.loads(raw)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 raise InputFormatError(path, f"not valid JSON ({exc.msg})", line=number) from None
             sample = _sample_from(record, path, number, counts)
             if tasks is not None and sample.task_id not in tasks:

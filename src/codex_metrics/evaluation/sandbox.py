@@ -315,7 +315,8 @@ class SandboxWorker:
                 self.restarts += 1
             self.start()
         proc = self._proc
-        assert proc is not None and proc.stdin is not None  # noqa: S101 - set by start()
+        if proc is None or proc.stdin is None:
+            raise SandboxError("the sandbox worker is not running")
         request = {
             "program": program,
             "timeout": limits.timeout_s,

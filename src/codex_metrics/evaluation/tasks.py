@@ -131,7 +131,7 @@ def _read_task_lines(path: Path, suite: str, text: str) -> list[Task]:
             continue
         try:
             record = json.loads(raw)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise InputFormatError(path, f"not valid JSON ({exc.msg})", line=number) from None
         task = _task_from_record(record, path, number, suite)
         if task.task_id in seen:
