@@ -228,3 +228,26 @@ def test_unretryable_error_is_reported_once(
         with pytest.raises(ProviderError, match="model server failed"):
             gen.generate(tasks[:1], tmp_path / "s.jsonl")
         assert gen.retries == 0
+
+
+def test_generate_command_uses_configured_server(
+    tmp_path: Path, humaneval: TaskSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from codex_metrics.cli.app import app
+
+    out = tmp_path / "samples.jsonl"
+    with FakeOpenAI(humaneval, n=2, temperature=0.8) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-local-test")
+        monkeypatch.chdir(tmp_path)
+        result = CliRunner().invoke(
+            app,
+            ["eval", "generate", "--model", MODEL, "--n", "2", "--temperature", "0.8", "--limit", "3",
+             "--out", str(out)],
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "wrote 6 samples for 3 tasks" in result.output
+    assert server.problems == [] and sum(server.requests.values()) == 4  # HumanEval/2 got a 429
+    assert {s.task_id for s in read_samples(out)} == {"HumanEval/0", "HumanEval/1", "HumanEval/2"}
