@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -49,7 +50,7 @@ MetricOption = Annotated[
 ]
 
 
-def _connect(lake: Path | None):  # noqa: ANN202 - a DuckDB connection
+def _connect(lake: Path | None) -> duckdb.DuckDBPyConnection:
     return Lake.open(settings_for(lake=lake).lake_path, create=False).connect()
 
 
@@ -61,7 +62,9 @@ def _emit(text: str, output: Path | None) -> None:
         typer.echo(f"wrote {output}", err=True)
 
 
-def _window(con, since: str | None, until: str | None) -> tuple[datetime, datetime]:  # noqa: ANN001
+def _window(
+    con: duckdb.DuckDBPyConnection, since: str | None, until: str | None
+) -> tuple[datetime, datetime]:
     start, end = default_window(con)
     first, last = parse_day(since, "--since"), parse_day(until, "--until")
     if first is not None:

@@ -224,18 +224,14 @@ def analyze_experiment(
     health = AssignmentHealth(
         counts,
         srm_check(counts.developers, design.weights),
-        {
-            f"{d}={v}": r
-            for (d, v), r in srm_by_slice(
-                {key: c for key, c in counts.by_slice.items()}, design.weights
-            ).items()
-        },
+        srm_by_slice({f"{d}={v}": c for (d, v), c in counts.by_slice.items()}, design.weights),
     )
-    results, raw_slices = [], []
+    results: list[MetricResult] = []
+    raw_slices: list[tuple[str, str, str, Comparison]] = []
     for name, role, margin in _roles(design, options.metrics):
-        result, slices = _analyse_metric(con, design, name, role, margin, options)
+        result, metric_slices = _analyse_metric(con, design, name, role, margin, options)
         results.append(result)
-        raw_slices += [(name, *s) for s in slices]
+        raw_slices += [(name, *s) for s in metric_slices]
     results = _adjust(results, options.alpha)
     slice_p = benjamini_hochberg([s[3].absolute.p_value for s in raw_slices])
     slices = tuple(

@@ -38,11 +38,11 @@ def _clean(value: Any) -> Any:
 
 def report_to_dict(report: ExperimentReport) -> dict[str, Any]:
     """The report as plain JSON-ready data (NaN and inf become null)."""
-    doc = asdict(report)  # type: ignore[call-overload]
+    doc = asdict(report)
     doc["health"]["counts"]["by_slice"] = {
         f"{d}={v}": c for (d, v), c in report.health.counts.by_slice.items()
     }
-    return _clean(doc)  # type: ignore[no-any-return]
+    return _clean(doc)
 
 
 def render_json(report: ExperimentReport) -> str:
