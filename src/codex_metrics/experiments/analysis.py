@@ -22,7 +22,11 @@ from codex_metrics.experiments.bootstrap import poisson_bootstrap
 from codex_metrics.experiments.cuped import CupedRatioStats, cuped_adjust
 from codex_metrics.experiments.design import ExperimentDesign, load_experiment
 from codex_metrics.experiments.frequentist import Comparison, compare
-from codex_metrics.experiments.guardrails import guardrail_outcome, non_inferiority
+from codex_metrics.experiments.guardrails import (
+    NonInferiority,
+    guardrail_outcome,
+    non_inferiority,
+)
 from codex_metrics.experiments.lake_stats import (
     assignment_counts,
     developer_arrays,
@@ -108,6 +112,28 @@ def _roles(design: ExperimentDesign, only: tuple[str, ...] | None) -> list[tuple
     return out
 
 
+def _sequential_non_inferiority(
+    test: NonInferiority,
+    a: ArmStatistic,
+    b: ArmStatistic,
+    design: ExperimentDesign,
+    options: AnalysisOptions,
+) -> NonInferiority:
+    """Peeking-safe guardrail: the confidence sequence's p-value for "lift = margin".
+
+    The two-sided always-valid p-value is conservative for the one-sided question; it only
+    counts when the estimate is on the safe side of the margin.
+    """
+    bound = -test.margin if test.higher_is_better else test.margin
+    planned = design.planned_developers or int(a.n + b.n)
+    seq = sequential_effect(
+        a, b, planned_developers=planned, kind="relative", alpha=options.alpha, test_value=bound
+    )
+    safe = seq.estimate > bound if test.higher_is_better else seq.estimate < bound
+    harmful_side = seq.ci_low if test.higher_is_better else seq.ci_high
+    return replace(test, relative=seq, bound=harmful_side, p_value=seq.p_value if safe else 1.0)
+
+
 def _unavailable(name: str, role: Role, exc: Exception | None, alpha: float) -> MetricResult:
     message = status_message(Status.METRIC_UNAVAILABLE) + (f": {exc}" if exc else "")
     return MetricResult(
@@ -160,6 +186,8 @@ def _analyse_metric(
         test = non_inferiority(
             a, b, margin=margin, higher_is_better=info.higher_is_better, alpha=options.alpha
         )
+        if options.sequential and test.relative.ok:
+            test = _sequential_non_inferiority(test, a, b, design, options)
         result = replace(result, guardrail=test, p_value=test.p_value)
     mixed_here = options.mixed and role is Role.PRIMARY
     if options.bootstrap or mixed_here:
