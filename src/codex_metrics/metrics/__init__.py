@@ -6,7 +6,7 @@
 """
 
 from codex_metrics.metrics.catalogue import DIMENSIONS, FAMILIES, Metric, get_metric, list_metrics
-from codex_metrics.metrics.compute import compute_metric, developer_sums, find_gaps
+from codex_metrics.metrics.compute import compute_metric, compute_metrics, developer_sums, find_gaps
 from codex_metrics.metrics.docs import render_metrics_markdown
 from codex_metrics.metrics.engines import (
     DuckDBEngine,
@@ -27,6 +27,7 @@ __all__ = [
     "NULL_REASONS",
     "SparkEngine",
     "compute_metric",
+    "compute_metrics",
     "developer_sums",
     "find_gaps",
     "get_metric",

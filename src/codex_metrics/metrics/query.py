@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import cast
 
 import ibis
 import ibis.expr.types as ir
@@ -31,11 +32,14 @@ __all__ = [
     "NATIVE_DIMENSIONS",
     "TIMESTAMP_COLUMNS",
     "MetricQuery",
+    "batchable",
+    "build_batch_expression",
     "build_expression",
     "developer_expression",
     "lake_table",
 ]
 
+StandardMeasure = Ratio | Total | Distinct | Quantile
 GRAIN_UNITS = {"day": "D", "week": "W", "month": "M"}
 #: Columns holding each canonical dimension, per table (joined dimensions excluded).
 NATIVE_DIMENSIONS: dict[str, dict[str, str]] = {
@@ -245,21 +249,64 @@ def _sum(x: ir.Value, t: ir.Table, where: ir.BooleanValue | None) -> ir.Scalar:
     return x.cast("float64").sum(where=where)
 
 
-def finish(measure: Ratio | Total | Distinct | Quantile, agg: ir.Table) -> ir.Table:
-    """Add ``value`` and ``null_reason`` to the aggregates of a standard measure."""
+def finish_columns(measure: Ratio | Total | Distinct | Quantile, agg: Mapping[str, ir.Column]) -> dict[str, ir.Value]:
+    """The output columns of a standard measure from its aggregates, in output order."""
     null_s = ibis.null("string")
     if isinstance(measure, Ratio):
-        num, den = agg.numerator.fill_null(0), agg.denominator.fill_null(0)
-        agg = agg.mutate(numerator=num, denominator=den)
-        value = ibis.cases((den == 0, ibis.null("float64")), else_=num / den * measure.scale)
-        reason = ibis.cases((den == 0, ibis.literal(measure.empty_reason)), else_=null_s)
-        return agg.mutate(value=value, null_reason=reason)
+        num, den = agg["numerator"].fill_null(0), agg["denominator"].fill_null(0)
+        return {
+            "numerator": num,
+            "denominator": den,
+            "value": ibis.cases((den == 0, ibis.null("float64")), else_=num / den * measure.scale),
+            "null_reason": ibis.cases((den == 0, ibis.literal(measure.empty_reason)), else_=null_s),
+        }
     if isinstance(measure, Quantile):
-        reason = ibis.cases((agg.n == 0, ibis.literal("no_values")), else_=null_s)
-        return agg.mutate(null_reason=reason)
+        reason = ibis.cases((agg["n"] == 0, ibis.literal("no_values")), else_=null_s)
+        return {"value": agg["value"], "n": agg["n"], "null_reason": reason}
     if isinstance(measure, Total):
-        return agg.mutate(value=agg.value.fill_null(0), null_reason=null_s)
-    return agg.mutate(null_reason=null_s)
+        return {"value": agg["value"].fill_null(0), "null_reason": null_s}
+    return {"value": agg["value"], "null_reason": null_s}
+
+
+def finish(measure: Ratio | Total | Distinct | Quantile, agg: ir.Table) -> ir.Table:
+    """Add ``value`` and ``null_reason`` to the aggregates of a standard measure."""
+    names = list(aggregates_names(measure))
+    return agg.mutate(**finish_columns(measure, {n: agg[n] for n in names}))
+
+
+def aggregates_names(measure: Ratio | Total | Distinct | Quantile) -> tuple[str, ...]:
+    """Names of the aggregate columns :func:`aggregates` returns for ``measure``."""
+    if isinstance(measure, Ratio):
+        return ("numerator", "denominator")
+    if isinstance(measure, Quantile):
+        return ("value", "n")
+    return ("value",)
+
+
+def batchable(query: MetricQuery) -> bool:
+    """Whether the metric is a standard measure over its own source (shareable scans)."""
+    return not isinstance(query.metric.measure, Custom) and query.metric.frame is None
+
+
+def build_batch_expression(queries: Sequence[MetricQuery]) -> ir.Table:
+    """One grouped scan computing several standard metrics over the same source.
+
+    Every query must be :func:`batchable`, with the same source, breakdown, window, grain,
+    group-by and filters; output columns are prefixed ``m{i}__`` (i = position in ``queries``).
+    """
+    first = queries[0]
+    t = first.source()
+    aggs: dict[str, ir.Scalar] = {}
+    for i, q in enumerate(queries):
+        measure = cast(StandardMeasure, q.metric.measure)  # batchable() excludes Custom
+        aggs.update({f"m{i}__{k}": v for k, v in aggregates(measure, t).items()})
+    agg = t.group_by(first.keys).aggregate(**aggs)
+    cols: dict[str, ir.Value] = {}
+    for i, q in enumerate(queries):
+        measure = cast(StandardMeasure, q.metric.measure)
+        own = {n: agg[f"m{i}__{n}"] for n in aggregates_names(measure)}
+        cols.update({f"m{i}__{k}": v for k, v in finish_columns(measure, own).items()})
+    return agg.select(*first.keys, **cols).order_by(first.keys)
 
 
 def build_expression(query: MetricQuery) -> ir.Table:
