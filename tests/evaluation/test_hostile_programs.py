@@ -245,3 +245,19 @@ def test_no_sandbox_process_outlives_the_worker(builtin: TaskSet) -> None:
     while sandbox_uid_processes() - before and time.monotonic() < deadline:
         time.sleep(0.05)  # the namespace's processes die asynchronously after its PID 1
     assert sandbox_uid_processes() - before == set()
+
+
+def test_benign_file_use_in_the_work_directory_is_allowed(worker: SandboxWorker) -> None:
+    program = (
+        "import os, tempfile\n"
+        "with tempfile.NamedTemporaryFile() as fh:\n"
+        "    fh.write(b'x')\n"
+        "    assert fh.name.startswith(os.getcwd())\n"
+        "open('notes.txt', 'w').write('hello')\n"
+        "assert open('notes.txt').read() == 'hello'\n"
+        "assert 'VmRSS' in open('/proc/self/status').read()\n"
+    )
+    result = classify_report(worker.run(program, LIMITS))
+    assert result.outcome is Outcome.PASSED, result
+    leftover = classify_report(worker.run("import os\nassert os.listdir('.') == []\n", LIMITS))
+    assert leftover.outcome is Outcome.PASSED, leftover  # a fresh work directory each time

