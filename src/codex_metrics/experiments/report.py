@@ -231,10 +231,10 @@ def render_markdown(report: ExperimentReport) -> str:
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
-def forest_plot_svg(report: ExperimentReport, *, width: int = 640) -> str:
+def forest_plot_svg(report: ExperimentReport, *, width: int = 760) -> str:
     """An SVG forest plot of every metric's relative lift with its interval."""
     rows = [m for m in report.metrics if m.comparison and m.comparison.relative.ok]
-    height, left, right = 40 + 28 * max(len(rows), 1), 210, width - 20
+    height, left, right = 40 + 28 * max(len(rows), 1), 280, width - 20
     bounds = [0.0]
     for m in rows:
         r = m.comparison.relative  # type: ignore[union-attr]
