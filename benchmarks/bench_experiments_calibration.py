@@ -88,19 +88,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=200)
     parser.add_argument("--verdict-seeds", type=int, default=100)
+    parser.add_argument("--only-powered", action="store_true", help="skip coverage and zero lift")
     args = parser.parse_args()
     started = time.perf_counter()
+    zero = {"ab.pre_days": 3, "ab.lift_acceptance": 0.0, "ab.latency_ratio": 1.0}
     with tempfile.TemporaryDirectory() as tmp:
-        coverage(args.seeds, Path(tmp))
         small = {"ab.pre_days": 3}
-        verdicts(
-            args.verdict_seeds,
-            Path(tmp),
-            150,
-            8,
-            {**small, "ab.lift_acceptance": 0.0, "ab.latency_ratio": 1.0},
-            "zero lift",
-        )
+        if not args.only_powered:
+            coverage(args.seeds, Path(tmp))
+            verdicts(args.verdict_seeds, Path(tmp), 150, 8, zero, "zero lift")
         powered = {**small, "errors.error_rate": 0.08}
         verdicts(max(args.verdict_seeds // 4, 10), Path(tmp), 400, 10, powered, "powered, B better")
         verdicts(
