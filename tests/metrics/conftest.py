@@ -6,6 +6,7 @@ columns its trap is about.
 
 from __future__ import annotations
 
+import math
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -69,6 +70,21 @@ def rows_table(table: str, rows: list[dict[str, Any]]) -> pa.Table:
         fields.append(pa.field("day", pa.date32()))
     schema = pa.schema(fields)
     return pa.table({f.name: pa.array([r.get(f.name) for r in full], f.type) for f in schema}, schema=schema)
+
+
+def assert_same_rows(left: pa.Table, right: pa.Table, what: str) -> None:
+    """Same columns and rows; floats within 1e-9 relative (summation order differs by engine)."""
+    assert left.column_names == right.column_names, what
+    assert left.num_rows == right.num_rows, what
+    for name in left.column_names:
+        a, b = left.column(name).to_pylist(), right.column(name).to_pylist()
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if isinstance(x, float) or isinstance(y, float):
+                assert x is not None and y is not None or x is y, f"{what} {name}[{i}]: {x} vs {y}"
+                if x is not None:
+                    assert math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12), f"{what} {name}[{i}]: {x} vs {y}"
+            else:
+                assert x == y, f"{what} {name}[{i}]: {x!r} vs {y!r}"
 
 
 def write(lake: Lake, table: str, rows: list[dict[str, Any]], *, scope: str = "test") -> None:

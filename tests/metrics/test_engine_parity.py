@@ -9,11 +9,9 @@ filters on a slice with no rows.
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pyarrow as pa
 import pytest
 
 from codex_metrics.lake import Lake
@@ -25,7 +23,7 @@ from codex_metrics.metrics import (
     list_metrics,
 )
 
-from .conftest import MONDAY
+from .conftest import MONDAY, assert_same_rows
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -50,20 +48,6 @@ SLICED: list[tuple[str, dict[str, Any]]] = [
 @pytest.fixture(scope="module")
 def engines(parity_lake: Lake, spark: Any) -> tuple[DuckDBEngine, SparkEngine]:
     return DuckDBEngine(parity_lake), SparkEngine(parity_lake, spark)
-
-
-def assert_same_rows(left: pa.Table, right: pa.Table, what: str) -> None:
-    assert left.column_names == right.column_names, what
-    assert left.num_rows == right.num_rows, what
-    for name in left.column_names:
-        a, b = left.column(name).to_pylist(), right.column(name).to_pylist()
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            if isinstance(x, float) or isinstance(y, float):
-                assert x is not None and y is not None or x is y, f"{what} {name}[{i}]: {x} vs {y}"
-                if x is not None:
-                    assert math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12), f"{what} {name}[{i}]: {x} vs {y}"
-            else:
-                assert x == y, f"{what} {name}[{i}]: {x!r} vs {y!r}"
 
 
 def test_parity_lake_has_the_traps(parity_lake: Lake, engines: tuple[DuckDBEngine, SparkEngine]) -> None:

@@ -76,31 +76,43 @@ def _cohort_retention(q: MetricQuery) -> ir.Table:
 
 
 def _seats(kind: str) -> Custom:
-    def build(q: MetricQuery) -> ir.Table:
+    def assigned(q: MetricQuery) -> ir.Table:
         cal = calendar(q)
         periods = cal.group_by("period").aggregate(last_day=cal.day.max())
-        seats = lake_table("seats")
-        if "org" in q.filters:
-            seats = seats.filter(seats.org.isin(list(q.filters["org"])))
-        seats = seats.select("developer_id", "org", assigned_day=seats.assigned_at.date())
+        seats = _seat_holders(q)
         j = periods.join(seats, seats.assigned_day <= periods.last_day)
-        assigned = j.group_by(q.keys).aggregate(denominator=j.developer_id.nunique().cast("float64"))
+        return j.group_by(q.keys).aggregate(denominator=j.developer_id.nunique().cast("float64"))
+
+    def active(q: MetricQuery) -> ir.Table:
         t = q.source(breakdown="total")
         t = t.filter(is_active(t)).select("developer_id", "period").distinct()
-        a = t.join(seats.select("developer_id", "org"), "developer_id")
-        active = a.group_by(q.keys).aggregate(numerator=a.developer_id.nunique().cast("float64"))
-        out = assigned.left_join(active, q.keys).select(
-            *q.keys, numerator=ibis._.numerator.fill_null(0), denominator=ibis._.denominator
-        )
-        value = {"assigned": out.denominator, "active": out.numerator,
-                 "rate": ibis.cases((out.denominator == 0, ibis.null("float64")),
-                                    else_=out.numerator / out.denominator)}[kind]
-        reason = ibis.cases((out.denominator == 0, ibis.literal("zero_denominator")), else_=ibis.null("string"))
-        if kind != "rate":
-            return out.select(*q.keys, value=value.cast("int64"), null_reason=ibis.null("string")).order_by(q.keys)
-        return out.mutate(value=value, null_reason=reason).order_by(q.keys)
+        a = t.join(_seat_holders(q).select("developer_id", "org"), "developer_id")
+        return a.group_by(q.keys).aggregate(numerator=a.developer_id.nunique().cast("float64"))
+
+    def build(q: MetricQuery) -> ir.Table:
+        null_s = ibis.null("string")
+        if kind == "assigned":
+            out = assigned(q)
+            return out.select(*q.keys, value=out.denominator.cast("int64"), null_reason=null_s).order_by(q.keys)
+        if kind == "active":
+            out = active(q)
+            return out.select(*q.keys, value=out.numerator.cast("int64"), null_reason=null_s).order_by(q.keys)
+        out = assigned(q).left_join(active(q), q.keys)
+        out = out.select(*q.keys, numerator=out.numerator.fill_null(0), denominator=out.denominator)
+        zero = out.denominator == 0
+        return out.mutate(
+            value=ibis.cases((zero, ibis.null("float64")), else_=out.numerator / out.denominator),
+            null_reason=ibis.cases((zero, ibis.literal("zero_denominator")), else_=null_s),
+        ).order_by(q.keys)
 
     return Custom(build)
+
+
+def _seat_holders(q: MetricQuery) -> ir.Table:
+    seats = lake_table("seats")
+    if "org" in q.filters:
+        seats = seats.filter(seats.org.isin(list(q.filters["org"])))
+    return seats.select("developer_id", "org", assigned_day=seats.assigned_at.date())
 
 
 def _code_share_frame(q: MetricQuery) -> ir.Table:

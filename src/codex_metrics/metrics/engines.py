@@ -71,8 +71,8 @@ class SparkEngine:
         return table.cast(expr.schema().to_pyarrow())
 
     def sql(self, expr: ir.Table) -> str:
-        """The Spark SQL of ``expr``."""
-        return str(ibis.to_sql(expr, dialect="pyspark"))
+        """The Spark SQL of ``expr`` (compiled by the connected backend, with its options)."""
+        return str(self.backend.compile(expr))
 
 
 def register_spark_views(lake: Lake, session: SparkSession) -> None:

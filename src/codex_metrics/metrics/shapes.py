@@ -104,8 +104,8 @@ def category_share(name: str, category: RowExpr, where: RowExpr | None = None,
             t = t.filter(where(t))
         t = t.mutate(**{name: category(t)})
         counts = t.group_by([*q.keys, name]).aggregate(numerator=t.count().cast("float64"))
-        totals = t.group_by(q.keys).aggregate(denominator=t.count().cast("float64"))
-        out = counts.join(totals, q.keys)
+        # the group total as a window over the counts: one scan of the source, not two
+        out = counts.mutate(denominator=counts.numerator.sum().over(group_by=q.keys))
         out = out.mutate(value=out.numerator / out.denominator, null_reason=ibis.null("string"))
         return out.order_by([*q.keys, name])
 
