@@ -96,11 +96,15 @@ def register_spark_views(lake: Lake, session: SparkSession) -> None:
         df.createOrReplaceTempView(name)
 
 
-def local_spark_session(*, master: str = "local[2]", shuffle_partitions: int = 4) -> SparkSession:
+def local_spark_session(*, master: str | None = "local[2]", shuffle_partitions: int = 4) -> SparkSession:
     """A Spark session with the lake's conventions (UTC session time zone, no UI).
 
-    On a cluster, ``spark-submit`` supplies the master and this returns the active session
-    with the time zone set.
+    Args:
+        master: ``local[N]`` for one machine; ``None`` under ``spark-submit`` so the cluster's
+            master (YARN, Kubernetes, standalone) is kept.
+        shuffle_partitions: ``spark.sql.shuffle.partitions`` for a new session.
+
+    An active session (a notebook, ``spark-submit``) is reused, with the time zone set to UTC.
 
     Raises:
         ConfigError: PySpark (or Java) is not installed.
@@ -116,9 +120,10 @@ def local_spark_session(*, master: str = "local[2]", shuffle_partitions: int = 4
         active.conf.set("spark.sql.session.timeZone", "UTC")
         return active
     builder: Any = SparkSession.builder
+    if master is not None:
+        builder = builder.master(master)
     session = (
-        builder.master(master)
-        .appName("codex-metrics")
+        builder.appName("codex-metrics")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.ui.enabled", "false")
