@@ -169,3 +169,26 @@ def test_catalogue_seam_agrees_with_the_fallback_definitions(ab_lake, metric):
     assert len(ours) == len(ref)
     for a, b in zip(ours, ref, strict=True):
         assert a[0] == b[0] and math.isclose(a[1], b[1]) and math.isclose(a[2], b[2])
+
+
+def test_a_metric_the_lake_cannot_compute_is_a_row_not_a_crash(tmp_path):
+    import pyarrow as pa
+
+    lake = make_lake(tmp_path / "bad", developers=150, days=8, seed=5, overrides=SMALL)
+    con = lake.connect()
+    row = con.sql(
+        "SELECT * EXCLUDE (source, ingested_at, run_id) FROM experiments"
+    ).to_arrow_table()
+    row = row.set_column(
+        row.schema.get_field_index("secondary_metrics"),
+        "secondary_metrics",
+        pa.array([["no_such_metric", "edit_distance_mean"]], pa.list_(pa.string())),
+    )
+    lake.write_table("experiments", row, source="manual", scope="test")
+    report = analyze_experiment(lake.connect(), experiment_id(con), AnalysisOptions(slices=False))
+    bad = next(m for m in report.metrics if m.metric == "no_such_metric")
+    assert bad.status is Status.METRIC_UNAVAILABLE and "no_such_metric" in bad.message
+    assert bad.comparison is None and math.isnan(bad.adjusted_p_value)
+    assert next(m for m in report.metrics if m.metric == "edit_distance_mean").status is Status.OK
+    assert "no_such_metric" in render_markdown(report)
+    assert json.loads(render_json(report))["metrics"][-2]["status"] == "metric_unavailable"
