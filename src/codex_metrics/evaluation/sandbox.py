@@ -276,6 +276,13 @@ class SandboxWorker:
 
     def close(self) -> None:
         """Stop the worker (closing its stdin ends the server), then make sure it is gone."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None and proc.stdin is not None:
+            try:
+                proc.stdin.close()
+                proc.wait(timeout=2.0)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
         self.kill()
 
     # -- I/O -----------------------------------------------------------------------------
