@@ -111,6 +111,14 @@ HOSTILE: dict[str, tuple[str, set[Outcome]]] = {
         body(f"import posix\nposix.system('touch {HOST_MARKER}')\nreturn []"),
         {Outcome.SANDBOX_VIOLATION, Outcome.ASSERTION_FAILURE},
     ),
+    "flood_the_report_pipe": (
+        body(
+            "import os\nwhile True:\n    for fd in range(3, 10):\n        try:\n"
+            '            os.write(fd, b\'{"status": "completed"\' * 4096)\n'
+            "        except OSError:\n            pass"
+        ),
+        {Outcome.CRASH, Outcome.TIMEOUT},
+    ),
     "unbounded_output_then_correct": (
         body(
             "import sys\nfor _ in range(200):\n    sys.stdout.write('x' * 10**6)\n"

@@ -67,6 +67,7 @@ _PATH_EVENTS = (
 )
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 PID_NAMESPACE = False
+_MAX_REPORT_BYTES = 4 << 20
 _MEMORY_ERROR_REPORT = b'{"status": "exception", "exc_mro": ["MemoryError"], "message": ""}\n'
 _PRELOAD = (
     "typing",
@@ -387,6 +388,7 @@ def _run_sample(
     pidfd = os.pidfd_open(pid)
     deadline = started + float(req["timeout"])
     chunks = []
+    received = 0
     timed_out = False
     exited = False
     while True:
@@ -399,8 +401,9 @@ def _run_sample(
             chunk = os.read(read_fd, 1 << 16)
             if chunk:
                 chunks.append(chunk)
-                if chunk.endswith(b"\n"):
-                    break
+                received += len(chunk)
+                if chunk.endswith(b"\n") or received > _MAX_REPORT_BYTES:
+                    break  # a report, or a sample flooding the pipe: stop reading either way
             else:
                 break
         if pidfd in ready:
@@ -427,11 +430,12 @@ def _run_sample(
     os.close(pidfd)
     os.set_blocking(read_fd, False)
     try:
-        while True:
+        while received <= _MAX_REPORT_BYTES:
             chunk = os.read(read_fd, 1 << 16)
             if not chunk:
                 break
             chunks.append(chunk)
+            received += len(chunk)
     except BlockingIOError:
         pass
     os.close(read_fd)
