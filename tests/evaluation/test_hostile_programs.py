@@ -119,6 +119,14 @@ HOSTILE: dict[str, tuple[str, set[Outcome]]] = {
         ),
         {Outcome.CRASH, Outcome.TIMEOUT},
     ),
+    "forge_a_pass_report": (
+        body(
+            "import os\nfor fd in range(3, 256):\n    try:\n"
+            '        os.write(fd, b\'{"status": "completed", "violations": []}\\n\')\n'
+            "    except OSError:\n        pass\nos._exit(0)"
+        ),
+        {Outcome.SANDBOX_VIOLATION, Outcome.CRASH},
+    ),
     "unbounded_output_then_correct": (
         body(
             "import sys\nfor _ in range(200):\n    sys.stdout.write('x' * 10**6)\n"

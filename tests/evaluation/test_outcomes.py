@@ -100,3 +100,10 @@ def test_outcome_values_are_stable() -> None:
         "other_exception", "timeout", "memory_exceeded", "crash", "sandbox_violation",
         "no_code_extracted", "harness_error",
     ]  # fmt: skip
+
+
+def test_a_report_without_the_worker_nonce_is_forged() -> None:
+    completed = {"status": "completed", "violations": [], "nonce": "abc"}
+    assert classify_report(report(completed, nonce="abc")).outcome is Outcome.PASSED
+    forged = classify_report(report({"status": "completed", "violations": []}, nonce="abc"))
+    assert forged.outcome is Outcome.SANDBOX_VIOLATION and "forged" in (forged.detail or "")

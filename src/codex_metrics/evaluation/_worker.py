@@ -233,10 +233,15 @@ def _describe(exc: BaseException, limit: int) -> dict[str, Any]:
 
 
 def _run_child(
-    req: dict[str, Any], result_fd: int, workdir: str, read_roots: tuple[str, ...]
+    req: dict[str, Any], pipe_fd: int, workdir: str, read_roots: tuple[str, ...], nonce: str
 ) -> NoReturn:
-    """Body of the forked child; never returns."""
+    """Body of the forked child; never returns.
+
+    The report carries ``nonce`` and leaves through a pipe moved to a random descriptor, so a
+    sample that writes a fake report to guessed descriptors produces no valid report.
+    """
     main_pid = os.getpid()
+    result_fd = pipe_fd
     try:
         os.setsid()
         _set_limits(req)
@@ -244,8 +249,13 @@ def _run_child(
         devnull = os.open("/dev/null", os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
+        result_fd = 64 + int.from_bytes(os.urandom(2), "little") % 180
+        os.dup2(pipe_fd, result_fd)
         os.closerange(3, result_fd)
         os.closerange(result_fd + 1, 1024)
+        memory_error_report = _MEMORY_ERROR_REPORT.replace(
+            b"{", b'{"nonce": "%s", ' % nonce.encode(), 1
+        )
         signal.signal(signal.SIGINT, signal.default_int_handler)
         limit = int(req["output_limit"])
         sys.stdin = open(0, closefd=False)  # noqa: SIM115 - EOF on read, like a closed pipe
@@ -257,10 +267,13 @@ def _run_child(
     except BaseException as exc:  # noqa: BLE001
         os.write(
             result_fd,
-            (json.dumps({"status": "setup_error", "message": repr(exc)[:500]}) + "\n").encode(),
+            (
+                json.dumps({"status": "setup_error", "nonce": nonce, "message": repr(exc)[:500]})
+                + "\n"
+            ).encode(),
         )
         os._exit(3)
-    report: dict[str, Any] = {"status": "completed"}
+    report: dict[str, Any] = {"status": "completed", "nonce": nonce}
     started = time.perf_counter()
     try:
         code = compile(req["program"], "<sample>", "exec")
@@ -274,10 +287,10 @@ def _run_child(
             namespace = None
             traceback.clear_frames(exc.__traceback__)  # drop the sample's locals before reporting
             gc.collect()
-            report = {"status": "exception"}
+            report = {"status": "exception", "nonce": nonce}
             report.update(_describe(exc, limit))
         except MemoryError:
-            os.write(result_fd, _MEMORY_ERROR_REPORT)
+            os.write(result_fd, memory_error_report)
             os._exit(0)
     else:
         elapsed = time.perf_counter() - started
@@ -292,7 +305,7 @@ def _run_child(
         data = (json.dumps(report) + "\n").encode()
     except BaseException:  # noqa: BLE001
         data = (
-            _MEMORY_ERROR_REPORT
+            memory_error_report
             if report.get("status") == "exception"
             else b'{"status": "report_error"}\n'
         )
@@ -380,10 +393,11 @@ def _run_sample(
     os.mkdir(workdir, 0o700)
     read_fd, write_fd = os.pipe()
     started = time.monotonic()
+    nonce = os.urandom(16).hex()
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
-        _run_child(req, write_fd, workdir, read_roots)
+        _run_child(req, write_fd, workdir, read_roots, nonce)
     os.close(write_fd)
     pidfd = os.pidfd_open(pid)
     deadline = started + float(req["timeout"])
@@ -453,6 +467,7 @@ def _run_sample(
     raw = b"".join(chunks).split(b"\n", 1)[0][: 1 << 20]
     return {
         "raw": raw.decode("utf-8", "replace"),
+        "nonce": nonce,
         "timed_out": timed_out,
         "exit_code": os.waitstatus_to_exitcode(status),
         "wall_s": wall,

@@ -144,6 +144,11 @@ def classify_report(report: dict[str, Any], *, memory_mb: int | None = None) -> 
         child = None
     if not isinstance(child, dict):
         child = {}
+    if "nonce" in report and child and child.get("nonce") != report["nonce"]:
+        return ExecutionResult(
+            Outcome.SANDBOX_VIOLATION, duration_s=wall, peak_memory_kb=peak, exit_code=exit_code,
+            detail="forged report: the sample wrote its own verdict to the harness's pipe",
+        )  # fmt: skip
     violations = tuple(str(v) for v in child.get("violations") or ())[:20]
     common: dict[str, Any] = {
         "duration_s": child.get("duration_s", wall),
