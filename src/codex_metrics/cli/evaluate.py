@@ -202,7 +202,7 @@ def run(
             sandbox=sandbox,
             workers=workers,
             quality=quality,
-            progress=lambda d, t: bar.update(job, completed=d),
+            progress=lambda phase, d, t: bar.update(job, description=phase, completed=d, total=t),
         )
     write_results(out, result)
     if not no_lake:

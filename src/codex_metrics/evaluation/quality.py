@@ -23,13 +23,14 @@ running) and handed to ruff, which only reads it.
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import json
 import re
 import subprocess
 import tempfile
 import tokenize
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -252,6 +253,13 @@ def ruff_findings(codes: Sequence[str]) -> list[tuple[int, int]] | None:
     return [(a, b) for a, b in counts]
 
 
+@functools.lru_cache(maxsize=8192)
+def _comparable(code: str) -> tuple[str, tuple[str, ...]]:
+    """Normalised code and its tokens (cached: a reference serves every sample of its task)."""
+    normalised = normalise_code(code)
+    return normalised, tuple(python_tokens(normalised))
+
+
 def sample_quality(
     code: str, reference: str | None, *, ruff: tuple[int, int] | None = None
 ) -> CodeQuality:
@@ -259,9 +267,9 @@ def sample_quality(
     compile_ok = _compiles(code)
     chars = tokens = None
     if reference:
-        mine, theirs = normalise_code(code), normalise_code(reference)
+        (mine, my_tokens), (theirs, their_tokens) = _comparable(code), _comparable(reference)
         chars = normalised_distance(mine, theirs)
-        tokens = normalised_distance(python_tokens(mine), python_tokens(theirs))
+        tokens = normalised_distance(my_tokens, their_tokens)
     complexity = cyclomatic_complexity(code)
     other, security = ruff if ruff is not None else (None, None)
     return CodeQuality(
@@ -276,11 +284,24 @@ def sample_quality(
 
 
 def quality_of_samples(
-    codes: Sequence[str], references: Sequence[str | None], *, run_ruff: bool = True
+    codes: Sequence[str],
+    references: Sequence[str | None],
+    *,
+    run_ruff: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[CodeQuality]:
-    """Quality of many samples (ruff runs once for all of them)."""
+    """Quality of many samples (ruff runs once for all of them).
+
+    Args:
+        codes: the samples' code.
+        references: each sample's reference solution (``None``: no edit distance).
+        run_ruff: run ruff (skipped when it is not installed).
+        progress: called as ``progress(done, total)``.
+    """
     findings = ruff_findings(codes) if run_ruff else None
-    return [
-        sample_quality(code, ref, ruff=findings[i] if findings else None)
-        for i, (code, ref) in enumerate(zip(codes, references, strict=True))
-    ]
+    out = []
+    for i, (code, ref) in enumerate(zip(codes, references, strict=True)):
+        out.append(sample_quality(code, ref, ruff=findings[i] if findings else None))
+        if progress is not None and (i % 100 == 99 or i == len(codes) - 1):
+            progress(i + 1, len(codes))
+    return out

@@ -20,7 +20,8 @@ from codex_metrics.evaluation.tasks import Task, TaskSet
 
 __all__ = ["evaluate", "new_run_id", "sample_code_for_quality"]
 
-ProgressCallback = Callable[[int, int], None]
+# progress(phase, done, total), phase "execution" then "quality"
+ProgressCallback = Callable[[str, int, int], None]
 
 
 def new_run_id(model_version: str) -> str:
@@ -84,7 +85,8 @@ def evaluate(
         workers: parallel sandboxed workers.
         quality: also compute edit distances, ruff findings, complexity and the score.
         settings: extra settings recorded with the run (model parameters).
-        progress: called as ``progress(done, total)`` while samples finish.
+        progress: called as ``progress(phase, done, total)`` while samples finish
+            (phase ``execution``) and while quality is measured (phase ``quality``).
 
     Raises:
         InputFormatError: a sample names a task that is not in ``tasks``.
@@ -109,7 +111,7 @@ def evaluate(
         nonlocal done
         done += 1
         if progress is not None:
-            progress(done, total)
+            progress("execution", done, total)
 
     results = run_programs(
         programs, limits=limits, sandbox=sandbox, workers=workers, on_result=on_result
@@ -121,7 +123,11 @@ def evaluate(
             tasks[s.task_id].reference_code if tasks[s.task_id].canonical_solution else None
             for s in samples
         ]
-        measured = quality_of_samples(codes, refs)
+        measured = quality_of_samples(
+            codes,
+            refs,
+            progress=(lambda d, t: progress("quality", d, t)) if progress is not None else None,
+        )
         qualities = [q if s.extracted else None for q, s in zip(measured, samples, strict=True)]
     model = (
         model_version
