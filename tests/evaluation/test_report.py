@@ -47,3 +47,16 @@ def test_html_is_self_contained_with_four_charts() -> None:
     urls = set(re.findall(r"https?://[^\"' ]+", page))
     assert urls <= {"http://www.w3.org/2000/svg"}
     assert "HumanEval/3</td><td>fail → pass" in page
+
+
+def test_any_k_the_samples_allow() -> None:
+    records = tuple(
+        SampleRecord(f"HumanEval/{t}", i, "", P if i < t % 3 else F)
+        for t in range(6)
+        for i in range(5)
+    )
+    run5 = EvalRun("r", "m", "humaneval", "replay", records)
+    text = render_markdown([run5], ks=[1, 2, 5, 10])
+    assert "| pass@1 | pass@2 | pass@5 |" in text and "pass@10" not in text
+    # per task c = t % 3 of n = 5: pass@1 = mean(c) / 5 = (0+1+2+0+1+2) / 30
+    assert "| 20.0% |" in text

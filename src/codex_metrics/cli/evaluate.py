@@ -19,6 +19,7 @@ from codex_metrics.cli.options import (
     parse_choice,
     settings_for,
 )
+from codex_metrics.errors import ParameterError
 from codex_metrics.evaluation import (
     EvalRun,
     ExecutionLimits,
@@ -59,6 +60,9 @@ TimeoutOption = Annotated[
 MemoryOption = Annotated[
     int, typer.Option("--memory-limit", help="Address-space limit per sample, MB.")
 ]
+KOption = Annotated[
+    str, typer.Option("--k", help="pass@k values to report, comma-separated (where samples allow).")
+]
 UnsafeOption = Annotated[
     bool,
     typer.Option(
@@ -77,6 +81,16 @@ def _progress() -> Progress:
         console=Console(stderr=True),
         transient=True,
     )
+
+
+def _parse_ks(text: str) -> list[int]:
+    try:
+        ks = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ParameterError("--k", f"{text!r} is not a comma-separated list of integers") from None
+    if not ks or min(ks) < 1:
+        raise ParameterError("--k", f"{text!r}: give positive integers, e.g. --k 1,10")
+    return ks
 
 
 def _load_run(spec: str, lake: Path | None) -> EvalRun:
@@ -178,11 +192,13 @@ def run(
     no_lake: Annotated[
         bool, typer.Option("--no-lake", help="Do not publish the run to the lake.")
     ] = False,
+    k: KOption = "1,10,100",
 ) -> None:
     """Score a samples file: run every sample against its task's tests in the sandbox.
 
     Example: codex-metrics eval run samples.jsonl --out results.jsonl --timeout 3 --memory-limit 1024
     """
+    ks = _parse_ks(k)
     task_set = load_tasks(tasks)
     loaded = read_samples(samples, tasks=task_set)
     limits = ExecutionLimits(timeout_s=timeout, memory_mb=memory_limit)
@@ -207,7 +223,7 @@ def run(
     write_results(out, result)
     if not no_lake:
         publish(result, settings_for(lake=lake).lake_path)
-    scores = ", ".join(f"pass@{k} {100 * v:.1f}%" for k, v in result.pass_at_k().items())
+    scores = ", ".join(f"pass@{kk} {100 * v:.1f}%" for kk, v in result.pass_at_k(ks).items())
     typer.echo(f"run {result.run_id}: {len(result.records)} samples, {scores}; results in {out}")
 
 
@@ -226,6 +242,7 @@ def report(
         ),
     ] = None,
     lake: LakeOption = None,
+    k: KOption = "1,10,100",
 ) -> None:
     """Write a Markdown (and optionally HTML) report of one or more runs; two runs are compared.
 
@@ -233,9 +250,10 @@ def report(
     """
     loaded = [_load_run(spec, lake) for spec in runs]
     comparison = compare_runs(loaded[0], loaded[1]) if len(loaded) == 2 else None
-    out.write_text(render_markdown(loaded, comparison), encoding="utf-8")
+    ks = _parse_ks(k)
+    out.write_text(render_markdown(loaded, comparison, ks=ks), encoding="utf-8")
     if html is not None:
-        html.write_text(render_html(loaded, comparison), encoding="utf-8")
+        html.write_text(render_html(loaded, comparison, ks=ks), encoding="utf-8")
     typer.echo(f"wrote {out}" + (f" and {html}" if html else ""))
 
 

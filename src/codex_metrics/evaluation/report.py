@@ -41,9 +41,24 @@ def _quality_line(run: EvalRun) -> str:
     )
 
 
-def render_markdown(runs: Sequence[EvalRun], comparison: Comparison | None = None) -> str:
-    """A Markdown report of one or more runs (and their comparison, when given)."""
-    ks = sorted({k for run in runs for k in run.pass_at_k()})
+def _ks(runs: Sequence[EvalRun], ks: Sequence[int] | None) -> list[int]:
+    return sorted({k for run in runs for k in run.pass_at_k(ks or (1, 10, 100))})
+
+
+def render_markdown(
+    runs: Sequence[EvalRun],
+    comparison: Comparison | None = None,
+    *,
+    ks: Sequence[int] | None = None,
+) -> str:
+    """A Markdown report of one or more runs (and their comparison, when given).
+
+    Args:
+        runs: the runs.
+        comparison: their comparison, for a two-run report.
+        ks: the pass@k values to show (default 1, 10, 100; each where the samples allow it).
+    """
+    ks = _ks(runs, ks)
     lines = ["# Code evaluation report", ""]
     lines += [
         "| run | model version | suite | tasks | samples | "
@@ -52,7 +67,7 @@ def render_markdown(runs: Sequence[EvalRun], comparison: Comparison | None = Non
     ]
     lines += ["|" + "---|" * (5 + len(ks))]
     for run in runs:
-        table = run.pass_at_k()
+        table = run.pass_at_k(ks)
         values = " | ".join(_pct(table.get(k)) for k in ks)
         lines.append(
             f"| {run.run_id} | {run.model_version} | {run.suite} | {len(run.counts())} | "
@@ -168,15 +183,20 @@ def _histogram(values: list[float], bins: np.ndarray) -> list[float]:
     return [float(c) / len(values) for c in counts]
 
 
-def render_html(runs: Sequence[EvalRun], comparison: Comparison | None = None) -> str:
+def render_html(
+    runs: Sequence[EvalRun],
+    comparison: Comparison | None = None,
+    *,
+    ks: Sequence[int] | None = None,
+) -> str:
     """A self-contained HTML report: the Markdown tables plus inline SVG charts."""
     names = [run.model_version for run in runs]
-    ks = sorted({k for run in runs for k in run.pass_at_k()})
+    ks = _ks(runs, ks)
     charts = [
         _bars_svg(
             "pass@k per model",
             [f"pass@{k}" for k in ks],
-            [(run.model_version, [run.pass_at_k().get(k, 0.0) for k in ks]) for run in runs],
+            [(run.model_version, [run.pass_at_k(ks).get(k, 0.0) for k in ks]) for run in runs],
         )
     ]
     used = [
@@ -258,7 +278,7 @@ def render_html(runs: Sequence[EvalRun], comparison: Comparison | None = None) -
             f"<h2>Flipped tasks ({html.escape(comparison.model_a)} → {html.escape(comparison.model_b)})</h2>"
             f"<table><tr><th>task</th><th>direction</th></tr>{rows or '<tr><td colspan=2>none</td></tr>'}</table>"
         )
-    markdown = render_markdown(runs, comparison)
+    markdown = render_markdown(runs, comparison, ks=ks)
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Code evaluation report</title>"
         "<style>body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;color:#222}"
