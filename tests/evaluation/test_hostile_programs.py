@@ -22,6 +22,8 @@ pytestmark = [pytest.mark.sandbox, requires_bwrap]
 
 LIMITS = ExecutionLimits(timeout_s=1.5, memory_mb=256, max_processes=32, output_limit=500)
 HOST_MARKER = Path("/tmp/codex-metrics-hostile-marker")
+# Root drops to 65534 before bwrap; anyone else runs the sandbox as themselves.
+SANDBOX_HOST_UID = 65534 if os.geteuid() == 0 else os.getuid()
 
 
 def body(code: str) -> str:
@@ -242,7 +244,7 @@ def sandbox_uid_processes() -> set[str]:
             except OSError:
                 continue
             uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
-            if uid_line.split()[1] == "65534":
+            if int(uid_line.split()[1]) == SANDBOX_HOST_UID:
                 found.add(pid)
     return found
 
