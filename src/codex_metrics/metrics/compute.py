@@ -132,7 +132,7 @@ def compute_metrics(
 def _envelope(query: MetricQuery, rows: pa.Table, lake: Lake, eng: Engine) -> MetricResult:
     m = query.metric
     gaps = find_gaps(lake, m.source, since=query.since, until=query.until)
-    meta = {
+    meta: dict[str, Any] = {
         "query": {"since": query.since, "until": query.until, "grain": query.grain,
                   "by": list(query.by), "filters": dict(query.filters)},
         "lake": str(lake.root),
