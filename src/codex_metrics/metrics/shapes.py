@@ -66,10 +66,13 @@ def rolling_distinct(window_days: int, where: RowExpr | None = None) -> Custom:
         t = q.source(lookback_days=window_days - 1)
         if where is not None:
             t = t.filter(where(t))
-        act = t.select("developer_id", *q.by, d=t.day.epoch_days()).distinct()
         cal = calendar(q)
-        j = cal.join(act, [act.d <= cal.cd, act.d > cal.cd - window_days])
-        daily = j.group_by(["day", "period", *q.by]).aggregate(value=j.developer_id.nunique())
+        if window_days == 1:  # a plain distinct count per day: no range join needed
+            daily = t.group_by(["day", "period", *q.by]).aggregate(value=t.developer_id.nunique())
+        else:
+            act = t.select("developer_id", *q.by, d=t.day.epoch_days()).distinct()
+            j = cal.join(act, [act.d <= cal.cd, act.d > cal.cd - window_days])
+            daily = j.group_by(["day", "period", *q.by]).aggregate(value=j.developer_id.nunique())
         daily = daily.mutate(period=daily.day) if q.grain == "day" else daily
         return mean_of_daily(q, daily.drop("day"), cal)
 
