@@ -135,6 +135,39 @@ class BoundedSink:
         return "".join(self.parts)
 
 
+class EmptyStdin:
+    """``sys.stdin`` of a sample: always at end of file, like ``/dev/null`` (``input()`` raises EOFError)."""
+
+    closed = False
+
+    def read(self, size: int = -1) -> str:
+        return ""
+
+    def readline(self, size: int = -1) -> str:
+        return ""
+
+    def readlines(self, hint: int = -1) -> list[str]:
+        return []
+
+    def __iter__(self) -> EmptyStdin:
+        return self
+
+    def __next__(self) -> str:
+        raise StopIteration
+
+    def isatty(self) -> bool:
+        return False
+
+    def readable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        self.closed = True
+
+
 def _within(path: str, roots: tuple[str, ...]) -> bool:
     return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
 
@@ -258,11 +291,10 @@ def _run_child(
         )
         signal.signal(signal.SIGINT, signal.default_int_handler)
         limit = int(req["output_limit"])
-        sys.stdin = open(0, closefd=False)  # noqa: SIM115 - EOF on read, like a closed pipe
+        sys.stdin = EmptyStdin()
         sys.stdout = out = BoundedSink(limit)
         sys.stderr = err = BoundedSink(limit)
         violations: list[str] = []
-        os.environ["TMPDIR"] = os.environ["HOME"] = workdir  # tempfile and ~ land in the work dir
         sys.addaudithook(_make_audit_hook(workdir, read_roots, violations))
     except BaseException as exc:  # noqa: BLE001
         os.write(
@@ -386,10 +418,9 @@ def _wipe(directory: str) -> None:
                 pass
 
 
-def _run_sample(
-    req: dict[str, Any], counter: int, scratch: str, read_roots: tuple[str, ...]
-) -> dict[str, Any]:
-    workdir = os.path.join(scratch, f"s{counter}")
+def _run_sample(req: dict[str, Any], scratch: str, read_roots: tuple[str, ...]) -> dict[str, Any]:
+    # A fresh directory each time, at a fixed path so TMPDIR and HOME point at it once for all.
+    workdir = os.path.join(scratch, "work")
     os.mkdir(workdir, 0o700)
     read_fd, write_fd = os.pipe()
     started = time.monotonic()
@@ -482,6 +513,7 @@ def main() -> None:
     config = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     scratch = config.get("scratch", "/tmp")
     PID_NAMESPACE = bool(config.get("pid_namespace")) and os.getpid() == 1
+    os.environ["TMPDIR"] = os.environ["HOME"] = os.path.join(scratch, "work")
     prefixes = (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)
     read_roots = (
         tuple(config.get("read_roots", ()))
@@ -503,15 +535,13 @@ def main() -> None:
     stdout = sys.stdout.buffer
     stdout.write((json.dumps({"ready": True, "pid": os.getpid()}) + "\n").encode())
     stdout.flush()
-    counter = 0
     while True:
         line = stdin.readline()
         if not line:
             return
-        counter += 1
         try:
             req = json.loads(line)
-            reply = _run_sample(req, counter, scratch, read_roots)
+            reply = _run_sample(req, scratch, read_roots)
         except Exception as exc:  # noqa: BLE001 - report and keep serving
             reply = {"harness_error": repr(exc)[:500]}
         stdout.write((json.dumps(reply) + "\n").encode())
