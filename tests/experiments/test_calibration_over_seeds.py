@@ -3,8 +3,8 @@
 Each seed simulates a fresh ab_test world, so the spread across seeds is the real sampling
 distribution of the whole pipeline: simulator → lake → metric catalogue → statistics.
 
-Runtime: a simulated world costs about a second on the shared 2-core machine, so CI runs 100
-seeds for coverage (band 90-99%: the binomial SE at 100 seeds is 2.2 points) plus a
+Runtime: a simulated world costs one to two seconds on the shared 2-core machine, so CI runs 60
+seeds for coverage (wide bands: the binomial SE at 60 seeds is 2.8 points) plus a
 vectorised equivalent with 2,000 replicates and the tight 93.5-96.5% band;
 ``benchmarks/bench_experiments_calibration.py`` runs the full 200-seed check (92-98%).
 """
@@ -26,9 +26,9 @@ VERDICT_METRICS = (PRIMARY, "latency_mean_ms", "error_rate")
 
 @pytest.mark.slow
 def test_ci_covers_the_pooled_rate_estimand_and_cuped_narrows_it(tmp_path):
-    """100 seeds: the 95% CI of the pooled acceptance-rate difference covers truth.json's
+    """60 seeds: the 95% CI of the pooled acceptance-rate difference covers truth.json's
     estimand, with and without CUPED; CUPED narrows it on average."""
-    seeds = 100
+    seeds = 60
     hits = {True: 0, False: 0}
     widths = {True: [], False: []}
     for seed in range(seeds):
@@ -51,11 +51,11 @@ def test_ci_covers_the_pooled_rate_estimand_and_cuped_narrows_it(tmp_path):
     print(
         f"\ncoverage CUPED {coverage[True]:.3f}, raw {coverage[False]:.3f}; CUPED narrows CI by {narrowing:.1%}"
     )
-    assert 0.91 <= coverage[True] <= 0.99
+    assert 0.90 <= coverage[True] <= 1.0
     # Without CUPED the interval undercovers slightly at ~47 developers per arm with heavy-tailed
     # activity (91.5% over 200 seeds in the benchmark): skewed per-developer sums make Welch's t
     # optimistic in small samples. CUPED removes most developer heterogeneity (96.0%).
-    assert 0.88 <= coverage[False] <= 0.99
+    assert 0.86 <= coverage[False] <= 1.0
     assert narrowing > 0.2
 
 
@@ -77,7 +77,7 @@ def _verdicts(
 @pytest.mark.slow
 def test_zero_lift_is_inconclusive_in_about_95_percent_of_seeds(tmp_path):
     zero = {**SMALL, "ab.lift_acceptance": 0.0, "ab.latency_ratio": 1.0}
-    decisions = _verdicts(tmp_path, range(1000, 1040), developers=150, days=8, overrides=zero)
+    decisions = _verdicts(tmp_path, range(1000, 1030), developers=150, days=8, overrides=zero)
     rate = decisions.count(Decision.INCONCLUSIVE) / len(decisions)
     print(f"\nzero lift: inconclusive in {rate:.1%} of {len(decisions)} seeds")
     assert rate >= 0.85
@@ -85,15 +85,15 @@ def test_zero_lift_is_inconclusive_in_about_95_percent_of_seeds(tmp_path):
 
 @pytest.mark.slow
 def test_powered_experiments_ship_or_dont_ship_as_the_truth_says(tmp_path):
-    good = _verdicts(tmp_path, range(2000, 2012), developers=400, days=10, overrides=POWERED)
+    good = _verdicts(tmp_path, range(2000, 2008), developers=400, days=10, overrides=POWERED)
     harmful = {**POWERED, "ab.lift_acceptance": -0.3, "ab.latency_ratio": 1.0}
-    bad = _verdicts(tmp_path, range(3000, 3006), developers=400, days=10, overrides=harmful)
+    bad = _verdicts(tmp_path, range(3000, 3004), developers=400, days=10, overrides=harmful)
     ship, dont = good.count(Decision.SHIP) / len(good), bad.count(Decision.DONT_SHIP) / len(bad)
     print(
         f"\npowered: ship in {ship:.0%} of {len(good)} seeds; harmful: don't ship in {dont:.0%} of {len(bad)}"
     )
-    assert ship >= 0.83
-    assert dont >= 0.83
+    assert ship >= 0.85
+    assert dont >= 0.75
     assert Decision.SHIP not in bad and Decision.DONT_SHIP not in good
 
 

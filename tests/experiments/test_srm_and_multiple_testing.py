@@ -42,7 +42,7 @@ def test_srm_by_slice_uses_bh_adjusted_p():
     assert out["go"].level is SrmLevel.ALERT and out["python"].level is SrmLevel.OK
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.lists(st.floats(0, 1, allow_nan=False), min_size=1, max_size=30))
 def test_holm_and_bh_agree_with_statsmodels(ps):
     from statsmodels.stats.multitest import multipletests
