@@ -160,7 +160,13 @@ def _analyse_metric(
     ctl, trt = design.control.name, design.treatment.name
     try:
         info = metric_info(name)
-        stats = metric_statistics(con, design, name, slices=options.slices and role is Role.PRIMARY)
+        stats = metric_statistics(
+            con,
+            design,
+            name,
+            slices=options.slices and role is Role.PRIMARY,
+            pre_period=options.cuped,
+        )
     except (CodexMetricsError, duckdb.Error) as exc:
         return _unavailable(name, role, exc, options.alpha), []
     empty = CupedRatioStats.from_arrays([], [], [], [])
@@ -267,6 +273,11 @@ def analyze_experiment(
         for (metric, dim, value, cmp), p in zip(raw_slices, slice_p, strict=True)
     )
     notes = []
+    if len(design.arms) > 2:
+        notes.append(
+            f"The experiment declares {len(design.arms)} arms; this report compares the first "
+            f"treatment arm ({design.treatment.name}) with the control ({design.control.name})."
+        )
     if options.mixed:
         notes.append(
             f"Mixed model fitted for primary count-ratio metrics on at most "

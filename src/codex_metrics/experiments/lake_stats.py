@@ -172,16 +172,17 @@ def _stats(row: tuple) -> CupedRatioStats:
 
 
 def _joined_sql(
-    con: duckdb.DuckDBPyConnection, design: ExperimentDesign, metric: str
+    con: duckdb.DuckDBPyConnection, design: ExperimentDesign, metric: str, *, pre: bool = True
 ) -> tuple[str, bool]:
     """Register per-developer post (and pre) sums as views; return the joined-units SQL."""
     tag = next(_ids)
     post = developer_sums(con, metric, start=design.start, end=_end(design))
     post.create_view(f"_exp_post_{tag}", replace=True)
-    has_pre = design.pre_period_start is not None and design.pre_period_start < design.start
-    if has_pre:
-        pre = developer_sums(con, metric, start=design.pre_period_start, end=design.start)  # type: ignore[arg-type]
-        pre.create_view(f"_exp_pre_{tag}", replace=True)
+    pre_start = design.pre_period_start
+    has_pre = pre and pre_start is not None and pre_start < design.start
+    if has_pre and pre_start is not None:
+        before = developer_sums(con, metric, start=pre_start, end=design.start)
+        before.create_view(f"_exp_pre_{tag}", replace=True)
         pre_join = f"LEFT JOIN _exp_pre_{tag} q USING (developer_id)"
         xy = "coalesce(q.numerator, 0) AS x, coalesce(q.denominator, 0) AS y"
     else:
@@ -194,10 +195,19 @@ def _joined_sql(
 
 
 def metric_statistics(
-    con: duckdb.DuckDBPyConnection, design: ExperimentDesign, metric: str, *, slices: bool = True
+    con: duckdb.DuckDBPyConnection,
+    design: ExperimentDesign,
+    metric: str,
+    *,
+    slices: bool = True,
+    pre_period: bool = True,
 ) -> MetricStatistics:
-    """Per-arm sufficient statistics (with CUPED covariates) overall and per slice, in one query."""
-    joined, has_pre = _joined_sql(con, design, metric)
+    """Per-arm sufficient statistics overall and per slice, in one query.
+
+    With ``pre_period`` (the default) the CUPED covariates are read too; without it the
+    pre-period is not scanned and its sums are zero.
+    """
+    joined, has_pre = _joined_sql(con, design, metric, pre=pre_period)
     parts = [f"SELECT 'all' AS dim, 'all' AS value, arm, {_SUMS} FROM j GROUP BY ALL"]
     if slices:
         parts += [
@@ -222,7 +232,7 @@ def developer_arrays(
     con: duckdb.DuckDBPyConnection, design: ExperimentDesign, metric: str
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per-developer (numerator, denominator) arrays per arm, for the bootstrap and mixed model."""
-    joined, _ = _joined_sql(con, design, metric)
+    joined, _ = _joined_sql(con, design, metric, pre=False)
     cols = con.execute(
         f"SELECT arm, m, d FROM ({joined}) ORDER BY developer_id",
         {"experiment": design.experiment_id},
