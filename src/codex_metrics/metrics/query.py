@@ -243,10 +243,16 @@ def aggregates(measure: Ratio | Total | Distinct | Quantile, t: ir.Table) -> dic
 
 
 def _sum(x: ir.Value, t: ir.Table, where: ir.BooleanValue | None) -> ir.Scalar:
-    """Σ x over the rows kept by ``where``; a constant ``x`` becomes ``x * count``."""
-    if isinstance(x, ir.Scalar):
-        return x.cast("float64") * t.count(where=where).cast("float64")
-    return x.cast("float64").sum(where=where)
+    """Σ x over the rows kept by ``where`` (a CASE inside the sum, not a FILTER clause).
+
+    DuckDB evaluates many ``FILTER (WHERE ...)`` aggregates in one grouped scan several times
+    slower than the equivalent conditional sums; the results are identical.
+    """
+    if isinstance(x, ir.Scalar):  # a constant per row: constant x number of rows kept
+        rows = t.count() if where is None else where.ifelse(1, 0).sum()
+        return x.cast("float64") * rows.cast("float64")
+    x = x.cast("float64")
+    return (x if where is None else where.ifelse(x, ibis.null("float64"))).sum()
 
 
 def finish_columns(measure: Ratio | Total | Distinct | Quantile, agg: Mapping[str, ir.Column]) -> dict[str, ir.Value]:
