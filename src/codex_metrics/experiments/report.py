@@ -53,9 +53,9 @@ def render_json(report: ExperimentReport) -> str:
 def _num(x: float, unit: str = "") -> str:
     if x is None or not math.isfinite(x):
         return "–"
-    if unit == "ratio" or abs(x) < 1:
+    if unit == "ratio" or (not unit and abs(x) < 1):
         return f"{x:.4f}"
-    return f"{x:,.1f}"
+    return f"{x:,.1f}" if abs(x) >= 100 else f"{x:,.2f}"
 
 
 def _pct(x: float) -> str:
@@ -66,11 +66,12 @@ def _p(x: float) -> str:
     return "–" if x is None or not math.isfinite(x) else (f"{x:.2g}" if x < 0.001 else f"{x:.3f}")
 
 
-def _ci(e: Effect, pct: bool) -> str:
+def _ci(e: Effect, pct: bool, unit: str = "") -> str:
     if not e.ok and not math.isfinite(e.ci_low):
         return "–"
-    f = _pct if pct else _num
-    return f"[{f(e.ci_low)}, {f(e.ci_high)}]"
+    if pct:
+        return f"[{_pct(e.ci_low)}, {_pct(e.ci_high)}]"
+    return f"[{_num(e.ci_low, unit)}, {_num(e.ci_high, unit)}]"
 
 
 def _metric_row(m: MetricResult) -> list[str]:
@@ -81,7 +82,7 @@ def _metric_row(m: MetricResult) -> list[str]:
     note = "" if c.absolute.ok else c.absolute.message
     if m.guardrail_outcome is not None:
         note = f"guardrail {m.guardrail_outcome.value} (margin {m.guardrail.margin * 100:.0f}%)"  # type: ignore[union-attr]
-    abs_txt = f"{_num(c.absolute.estimate, m.unit)} {_ci(c.absolute, False)}"
+    abs_txt = f"{_num(c.absolute.estimate, m.unit)} {_ci(c.absolute, False, m.unit)}"
     rel_txt = f"{_pct(c.relative.estimate)} {_ci(c.relative, True)}"
     return [
         m.metric,
