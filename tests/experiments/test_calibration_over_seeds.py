@@ -3,10 +3,10 @@
 Each seed simulates a fresh ab_test world, so the spread across seeds is the real sampling
 distribution of the whole pipeline: simulator → lake → metric catalogue → statistics.
 
-Runtime: a simulated world costs one to two seconds on the shared 2-core machine, so CI runs 60
-seeds for coverage (wide bands: the binomial SE at 60 seeds is 2.8 points) plus a
-vectorised equivalent with 2,000 replicates and the tight 93.5-96.5% band;
-``benchmarks/bench_experiments_calibration.py`` runs the full 200-seed check (92-98%).
+Runtime: a small simulated world and its analysis cost under a second, so the coverage check
+runs the issue's 200 seeds (about 3 minutes on 2 cores); a vectorised equivalent with 2,000
+replicates holds the tight 93.5-96.5% band. ``benchmarks/bench_experiments_calibration.py``
+prints the same figures with more verdict seeds.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ VERDICT_METRICS = (PRIMARY, "latency_mean_ms", "error_rate")
 
 @pytest.mark.slow
 def test_ci_covers_the_pooled_rate_estimand_and_cuped_narrows_it(tmp_path):
-    """60 seeds: the 95% CI of the pooled acceptance-rate difference covers truth.json's
+    """200 seeds: the 95% CI of the pooled acceptance-rate difference covers truth.json's
     estimand, with and without CUPED; CUPED narrows it on average."""
-    seeds = 60
+    seeds = 200
     hits = {True: 0, False: 0}
     widths = {True: [], False: []}
     for seed in range(seeds):
@@ -51,11 +51,11 @@ def test_ci_covers_the_pooled_rate_estimand_and_cuped_narrows_it(tmp_path):
     print(
         f"\ncoverage CUPED {coverage[True]:.3f}, raw {coverage[False]:.3f}; CUPED narrows CI by {narrowing:.1%}"
     )
-    assert 0.90 <= coverage[True] <= 1.0
+    assert 0.92 <= coverage[True] <= 0.98
     # Without CUPED the interval undercovers slightly at ~47 developers per arm with heavy-tailed
     # activity (91.5% over 200 seeds in the benchmark): skewed per-developer sums make Welch's t
     # optimistic in small samples. CUPED removes most developer heterogeneity (96.0%).
-    assert 0.86 <= coverage[False] <= 1.0
+    assert 0.88 <= coverage[False] <= 0.98
     assert narrowing > 0.2
 
 
