@@ -69,8 +69,10 @@ def main() -> None:
     total, timings = run(lake, verbose=not args.quiet)
     print(f"events: {n:,}; {len(list_metrics())} metrics + {len(SLICED)} sliced queries")
     print(f"baseline single scan: {base:.2f} s")
-    print(f"catalogue: {total:.2f} s = {total / base:.1f}x one scan; budget {BUDGET_S:.0f} s -> "
-          f"{'PASS' if total < BUDGET_S else 'FAIL'} ({total / BUDGET_S:.2f} of budget)")
+    print(
+        f"catalogue: {total:.2f} s = {total / base:.1f}x one scan; budget {BUDGET_S:.0f} s -> "
+        f"{'PASS' if total < BUDGET_S else 'FAIL'} ({total / BUDGET_S:.2f} of budget)"
+    )
 
 
 if __name__ == "__main__":

@@ -37,8 +37,10 @@ def main() -> None:
     for path in args.lakes:
         n, secs = measure(path)
         base = base or (n, secs)
-        print(f"{n:>13,} events: {secs:7.2f} s  ({secs / n * 1e6:.2f} s per 1M events; "
-              f"{n / base[0]:5.1f}x events -> {secs / base[1]:5.1f}x time)")
+        print(
+            f"{n:>13,} events: {secs:7.2f} s  ({secs / n * 1e6:.2f} s per 1M events; "
+            f"{n / base[0]:5.1f}x events -> {secs / base[1]:5.1f}x time)"
+        )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,9 @@ TARGET = 5.0
 
 
 def pandas_acceptance_by_language(lake: Lake) -> pd.Series:
-    df = pd.read_parquet(lake.table_dir("suggestions"), columns=["day", "language", "status", "accepted"])
+    df = pd.read_parquet(
+        lake.table_dir("suggestions"), columns=["day", "language", "status", "accepted"]
+    )
     shown = df["status"] == "ok"
     df = df.assign(shown=shown, acc=shown & df["accepted"])
     g = df.groupby(["day", "language"], observed=True)[["acc", "shown"]].sum()
@@ -34,16 +36,34 @@ def pandas_acceptance_by_language(lake: Lake) -> pd.Series:
 
 
 def pandas_dau_by_editor(lake: Lake) -> pd.Series:
-    cols = ["day", "breakdown", "ide", "developer_id", "code_generation_activity_count",
-            "user_initiated_interaction_count", "code_acceptance_activity_count", "loc_added_sum"]
-    df = pd.read_parquet(lake.table_dir("usage_daily"), columns=cols, filters=[("breakdown", "=", "ide")])
+    cols = [
+        "day",
+        "breakdown",
+        "ide",
+        "developer_id",
+        "code_generation_activity_count",
+        "user_initiated_interaction_count",
+        "code_acceptance_activity_count",
+        "loc_added_sum",
+    ]
+    df = pd.read_parquet(
+        lake.table_dir("usage_daily"), columns=cols, filters=[("breakdown", "=", "ide")]
+    )
     active = (df[cols[4:]] > 0).any(axis=1)
-    return df[active].groupby(["day", "ide"], observed=True)["developer_id"].nunique().rename("value")
+    return (
+        df[active].groupby(["day", "ide"], observed=True)["developer_id"].nunique().rename("value")
+    )
 
 
 def pandas_p90_latency_by_model(lake: Lake) -> pd.Series:
-    df = pd.read_parquet(lake.table_dir("suggestions"), columns=["day", "model_version", "latency_ms"])
-    return df.groupby(["day", "model_version"], observed=True)["latency_ms"].quantile(0.9).rename("value")
+    df = pd.read_parquet(
+        lake.table_dir("suggestions"), columns=["day", "model_version", "latency_ms"]
+    )
+    return (
+        df.groupby(["day", "model_version"], observed=True)["latency_ms"]
+        .quantile(0.9)
+        .rename("value")
+    )
 
 
 QUERIES: list[tuple[str, list[str], Callable[[Lake], pd.Series]]] = [
@@ -62,11 +82,20 @@ def ours(engine: DuckDBEngine, name: str, by: list[str]) -> pd.Series:
 def check_equal(a: pd.Series, b: pd.Series, name: str) -> None:
     a = a.dropna().sort_index()
     b = b.dropna()
-    b.index = pd.MultiIndex.from_arrays([pd.to_datetime(b.index.get_level_values(0).astype(str)).date,
-                                         b.index.get_level_values(1).astype(str)])
+    b.index = pd.MultiIndex.from_arrays(
+        [
+            pd.to_datetime(b.index.get_level_values(0).astype(str)).date,
+            b.index.get_level_values(1).astype(str),
+        ]
+    )
     b = b.sort_index()
-    a.index = pd.MultiIndex.from_arrays([a.index.get_level_values(0), a.index.get_level_values(1).astype(str)])
-    if len(a) != len(b) or not (abs(a.to_numpy() - b.to_numpy()) <= 1e-9 * abs(b.to_numpy()) + 1e-9).all():
+    a.index = pd.MultiIndex.from_arrays(
+        [a.index.get_level_values(0), a.index.get_level_values(1).astype(str)]
+    )
+    if (
+        len(a) != len(b)
+        or not (abs(a.to_numpy() - b.to_numpy()) <= 1e-9 * abs(b.to_numpy()) + 1e-9).all()
+    ):
         raise SystemExit(f"{name}: catalogue and pandas disagree")
 
 
@@ -94,10 +123,14 @@ def main() -> None:
         t_pandas = best_of(lambda fn=fn: fn(lake), args.repeat)
         total_ours += t_ours
         total_pandas += t_pandas
-        print(f"{name} by {by[0]}: catalogue {t_ours:.2f} s, pandas {t_pandas:.2f} s -> {t_pandas / t_ours:.1f}x")
+        print(
+            f"{name} by {by[0]}: catalogue {t_ours:.2f} s, pandas {t_pandas:.2f} s -> {t_pandas / t_ours:.1f}x"
+        )
     ratio = total_pandas / total_ours
-    print(f"three queries: catalogue {total_ours:.2f} s, pandas {total_pandas:.2f} s -> {ratio:.1f}x "
-          f"(target >= {TARGET:.0f}x: {'PASS' if ratio >= TARGET else 'FAIL'})")
+    print(
+        f"three queries: catalogue {total_ours:.2f} s, pandas {total_pandas:.2f} s -> {ratio:.1f}x "
+        f"(target >= {TARGET:.0f}x: {'PASS' if ratio >= TARGET else 'FAIL'})"
+    )
 
 
 if __name__ == "__main__":

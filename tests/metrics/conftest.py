@@ -25,19 +25,43 @@ MONDAY = date(2025, 3, 3)
 
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "suggestions": {
-        "org": "org-a", "session_id": 1, "feature": "code_completion", "language": "python",
-        "editor": "vscode", "model_version": "model-a", "status": "ok", "latency_ms": 100.0,
-        "chars_suggested": 10, "lines_suggested": 1, "accepted": False, "chars_accepted": 0,
-        "lines_accepted": 0, "keystrokes_saved": 0, "is_fallback": False, "failure_mode": "none",
+        "org": "org-a",
+        "session_id": 1,
+        "feature": "code_completion",
+        "language": "python",
+        "editor": "vscode",
+        "model_version": "model-a",
+        "status": "ok",
+        "latency_ms": 100.0,
+        "chars_suggested": 10,
+        "lines_suggested": 1,
+        "accepted": False,
+        "chars_accepted": 0,
+        "lines_accepted": 0,
+        "keystrokes_saved": 0,
+        "is_fallback": False,
+        "failure_mode": "none",
     },
     "usage_daily": {
-        "org": "org-a", "user_initiated_interaction_count": 0, "code_generation_activity_count": 0,
-        "code_acceptance_activity_count": 0, "loc_suggested_to_add_sum": 0,
-        "loc_suggested_to_delete_sum": 0, "loc_added_sum": 0, "loc_deleted_sum": 0,
+        "org": "org-a",
+        "user_initiated_interaction_count": 0,
+        "code_generation_activity_count": 0,
+        "code_acceptance_activity_count": 0,
+        "loc_suggested_to_add_sum": 0,
+        "loc_suggested_to_delete_sum": 0,
+        "loc_added_sum": 0,
+        "loc_deleted_sum": 0,
     },
     "typing": {"org": "org-a", "chars_typed": 0, "lines_typed": 0},
-    "tasks": {"org": "org-a", "task_kind": "coding", "with_ai": True, "duration_s": 60.0,
-              "outcome": "success", "tests_passed": 1, "tests_total": 1},
+    "tasks": {
+        "org": "org-a",
+        "task_kind": "coding",
+        "with_ai": True,
+        "duration_s": 60.0,
+        "outcome": "success",
+        "tests_passed": 1,
+        "tests_total": 1,
+    },
     "surveys": {"org": "org-a", "satisfaction": 3},
     "developers": {"org": "org-a"},
     "seats": {"org": "org-a", "plan": "business"},
@@ -55,7 +79,10 @@ def rows_table(table: str, rows: list[dict[str, Any]]) -> pa.Table:
         r = {**defaults, **row}
         if table == "suggestions":
             r.setdefault("event_id", i + 1)
-            r.setdefault("timestamp", datetime.combine(r["day"], datetime.min.time(), UTC) + timedelta(hours=12))
+            r.setdefault(
+                "timestamp",
+                datetime.combine(r["day"], datetime.min.time(), UTC) + timedelta(hours=12),
+            )
         if table == "tasks":
             r.setdefault("task_id", i + 1)
             r.setdefault("started_at", datetime.combine(r["day"], datetime.min.time(), UTC))
@@ -69,7 +96,9 @@ def rows_table(table: str, rows: list[dict[str, Any]]) -> pa.Table:
     if spec.partitioning == "day":
         fields.append(pa.field("day", pa.date32()))
     schema = pa.schema(fields)
-    return pa.table({f.name: pa.array([r.get(f.name) for r in full], f.type) for f in schema}, schema=schema)
+    return pa.table(
+        {f.name: pa.array([r.get(f.name) for r in full], f.type) for f in schema}, schema=schema
+    )
 
 
 def assert_same_rows(left: pa.Table, right: pa.Table, what: str) -> None:
@@ -82,7 +111,9 @@ def assert_same_rows(left: pa.Table, right: pa.Table, what: str) -> None:
             if isinstance(x, float) or isinstance(y, float):
                 assert x is not None and y is not None or x is y, f"{what} {name}[{i}]: {x} vs {y}"
                 if x is not None:
-                    assert math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12), f"{what} {name}[{i}]: {x} vs {y}"
+                    assert math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12), (
+                        f"{what} {name}[{i}]: {x} vs {y}"
+                    )
             else:
                 assert x == y, f"{what} {name}[{i}]: {x!r} vs {y!r}"
 
@@ -126,19 +157,58 @@ def parity_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
         if spec.partitioning == "day":
             shutil.rmtree(lake.table_dir(name) / f"day={missing.isoformat()}", ignore_errors=True)
     extra_day = MONDAY + timedelta(days=2)
-    write(lake, "suggestions", [
-        {"event_id": 9_000_000_000 + i, "developer_id": "dev-all-errors", "day": extra_day,
-         "status": "error" if i % 2 else "timeout", "latency_ms": 5000.0, "chars_suggested": 0,
-         "lines_suggested": 0, "failure_mode": "service_error", "language": "ruby"}
-        for i in range(6)
-    ], scope="traps")
-    write(lake, "tasks", [
-        {"task_id": 9_000_000_000 + i, "developer_id": "dev-all-errors", "day": extra_day,
-         "task_kind": "agent", "with_ai": True, "model_version": None, "duration_s": 4000.0 + i,
-         "outcome": "timeout"} for i in range(3)
-    ], scope="traps")
-    write(lake, "surveys", [
-        {"response_id": 9_000_000_000 + i, "developer_id": "dev-all-errors", "day": extra_day,
-         "satisfaction": 4, "nps": None if i else 10, "flow": None, "trust": 2} for i in range(2)
-    ], scope="traps")
+    write(
+        lake,
+        "suggestions",
+        [
+            {
+                "event_id": 9_000_000_000 + i,
+                "developer_id": "dev-all-errors",
+                "day": extra_day,
+                "status": "error" if i % 2 else "timeout",
+                "latency_ms": 5000.0,
+                "chars_suggested": 0,
+                "lines_suggested": 0,
+                "failure_mode": "service_error",
+                "language": "ruby",
+            }
+            for i in range(6)
+        ],
+        scope="traps",
+    )
+    write(
+        lake,
+        "tasks",
+        [
+            {
+                "task_id": 9_000_000_000 + i,
+                "developer_id": "dev-all-errors",
+                "day": extra_day,
+                "task_kind": "agent",
+                "with_ai": True,
+                "model_version": None,
+                "duration_s": 4000.0 + i,
+                "outcome": "timeout",
+            }
+            for i in range(3)
+        ],
+        scope="traps",
+    )
+    write(
+        lake,
+        "surveys",
+        [
+            {
+                "response_id": 9_000_000_000 + i,
+                "developer_id": "dev-all-errors",
+                "day": extra_day,
+                "satisfaction": 4,
+                "nps": None if i else 10,
+                "flow": None,
+                "trust": 2,
+            }
+            for i in range(2)
+        ],
+        scope="traps",
+    )
     return lake

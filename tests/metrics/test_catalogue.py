@@ -27,20 +27,61 @@ EXPERIMENT_METRICS = {
     "post_accept_failure_rate": False,
 }
 REQUIRED = {
-    "adoption": {"daily_active_users", "weekly_active_users", "monthly_active_users",
-                 "engaged_users_by_feature", "new_users", "cohort_retention", "suggestions_shown",
-                 "requests_served", "ai_lines_added", "ai_code_share", "seats_assigned", "seats_active"},
-    "quality": {"acceptance_rate_by_count", "acceptance_rate_by_lines", "acceptance_rate_rolling_7d",
-                "persistence_rate_30s", "persistence_rate_2m", "persistence_rate_5m",
-                "persistence_rate_10m", "edit_distance_mean", "compile_run_failure_rate",
-                "fallback_request_rate", "failure_mode_share", "eval_pass_rate"},
-    "performance": {"latency_mean_ms", "latency_p50_ms", "latency_p90_ms", "latency_p99_ms",
-                    "latency_bucket_share", "error_rate", "agent_task_duration_p50_s",
-                    "agent_task_duration_share", "agent_task_timeout_rate"},
-    "productivity": {"task_duration_with_ai_mean_s", "task_duration_without_ai_mean_s",
-                     "keystrokes_saved", "satisfaction_mean", "nps", "developer_happiness_score"},
-    "community": {"stars_total", "forks_total", "issues_opened", "issues_closed",
-                  "issue_resolution_median_hours", "stackoverflow_questions"},
+    "adoption": {
+        "daily_active_users",
+        "weekly_active_users",
+        "monthly_active_users",
+        "engaged_users_by_feature",
+        "new_users",
+        "cohort_retention",
+        "suggestions_shown",
+        "requests_served",
+        "ai_lines_added",
+        "ai_code_share",
+        "seats_assigned",
+        "seats_active",
+    },
+    "quality": {
+        "acceptance_rate_by_count",
+        "acceptance_rate_by_lines",
+        "acceptance_rate_rolling_7d",
+        "persistence_rate_30s",
+        "persistence_rate_2m",
+        "persistence_rate_5m",
+        "persistence_rate_10m",
+        "edit_distance_mean",
+        "compile_run_failure_rate",
+        "fallback_request_rate",
+        "failure_mode_share",
+        "eval_pass_rate",
+    },
+    "performance": {
+        "latency_mean_ms",
+        "latency_p50_ms",
+        "latency_p90_ms",
+        "latency_p99_ms",
+        "latency_bucket_share",
+        "error_rate",
+        "agent_task_duration_p50_s",
+        "agent_task_duration_share",
+        "agent_task_timeout_rate",
+    },
+    "productivity": {
+        "task_duration_with_ai_mean_s",
+        "task_duration_without_ai_mean_s",
+        "keystrokes_saved",
+        "satisfaction_mean",
+        "nps",
+        "developer_happiness_score",
+    },
+    "community": {
+        "stars_total",
+        "forks_total",
+        "issues_opened",
+        "issues_closed",
+        "issue_resolution_median_hours",
+        "stackoverflow_questions",
+    },
 }
 
 
@@ -61,7 +102,9 @@ def test_every_entry_is_complete(metric: metrics.Metric) -> None:
     assert metric.basis in ("count", "lines", "chars", "users", "time", "score", "none")
     assert metric.grain in ("event", "daily")
     assert set(metric.dimensions) <= set(DIMENSIONS)
-    assert (metric.breakdown is not None) == (metric.grain == "daily" and metric.source == "usage_daily")
+    assert (metric.breakdown is not None) == (
+        metric.grain == "daily" and metric.source == "usage_daily"
+    )
     if metric.kind == "ratio":
         assert metric.numerator and metric.denominator
     if metric.family == "community":

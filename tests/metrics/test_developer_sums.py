@@ -22,15 +22,43 @@ def at(day, hour: int) -> datetime:
 
 @pytest.fixture()
 def two_developers(lake: Lake) -> Lake:
-    write(lake, "suggestions", [
-        {"developer_id": "dev-a", "day": MONDAY, "timestamp": at(MONDAY, 9), "accepted": True,
-         "chars_accepted": 10, "chars_persisted_10m": 8, "edit_distance_10m": 3},
-        {"developer_id": "dev-a", "day": MONDAY, "timestamp": at(MONDAY, 23), "accepted": False},
-        {"developer_id": "dev-a", "day": TUE, "timestamp": at(TUE, 0), "accepted": True,
-         "chars_accepted": 20, "chars_persisted_10m": None, "edit_distance_10m": 5},
-        {"developer_id": "dev-b", "day": MONDAY, "timestamp": at(MONDAY, 10), "status": "timeout",
-         "latency_ms": 5000.0},
-    ])
+    write(
+        lake,
+        "suggestions",
+        [
+            {
+                "developer_id": "dev-a",
+                "day": MONDAY,
+                "timestamp": at(MONDAY, 9),
+                "accepted": True,
+                "chars_accepted": 10,
+                "chars_persisted_10m": 8,
+                "edit_distance_10m": 3,
+            },
+            {
+                "developer_id": "dev-a",
+                "day": MONDAY,
+                "timestamp": at(MONDAY, 23),
+                "accepted": False,
+            },
+            {
+                "developer_id": "dev-a",
+                "day": TUE,
+                "timestamp": at(TUE, 0),
+                "accepted": True,
+                "chars_accepted": 20,
+                "chars_persisted_10m": None,
+                "edit_distance_10m": 5,
+            },
+            {
+                "developer_id": "dev-b",
+                "day": MONDAY,
+                "timestamp": at(MONDAY, 10),
+                "status": "timeout",
+                "latency_ms": 5000.0,
+            },
+        ],
+    )
     return lake
 
 
@@ -40,8 +68,9 @@ def rows(rel) -> dict[str, tuple[float, float]]:
 
 
 def test_returns_a_lazy_relation_for_a_duckdb_connection(two_developers: Lake) -> None:
-    rel = developer_sums(two_developers.connect(), "acceptance_rate_by_count",
-                         start=at(MONDAY, 0), end=at(TUE, 0))
+    rel = developer_sums(
+        two_developers.connect(), "acceptance_rate_by_count", start=at(MONDAY, 0), end=at(TUE, 0)
+    )
     assert isinstance(rel, duckdb.DuckDBPyRelation)
     assert rel.columns == ["developer_id", "numerator", "denominator"]
     assert rows(rel) == {"dev-a": (1.0, 2.0), "dev-b": (0.0, 0.0)}  # zero denominator is kept
@@ -50,15 +79,18 @@ def test_returns_a_lazy_relation_for_a_duckdb_connection(two_developers: Lake) -
 def test_window_is_half_open_on_timestamps(two_developers: Lake) -> None:
     con = two_developers.connect()
     # end = Tue 00:00 excludes the Tuesday-midnight event; start at 09:00 includes the 09:00 one
-    assert rows(developer_sums(con, "acceptance_rate_by_count", start=at(MONDAY, 9), end=at(TUE, 0))) == {
-        "dev-a": (1.0, 2.0), "dev-b": (0.0, 0.0)}
-    assert rows(developer_sums(con, "acceptance_rate_by_count", start=at(MONDAY, 10), end=at(TUE, 1))) == {
-        "dev-a": (1.0, 2.0), "dev-b": (0.0, 0.0)}
+    assert rows(
+        developer_sums(con, "acceptance_rate_by_count", start=at(MONDAY, 9), end=at(TUE, 0))
+    ) == {"dev-a": (1.0, 2.0), "dev-b": (0.0, 0.0)}
+    assert rows(
+        developer_sums(con, "acceptance_rate_by_count", start=at(MONDAY, 10), end=at(TUE, 1))
+    ) == {"dev-a": (1.0, 2.0), "dev-b": (0.0, 0.0)}
     # an aware start in another zone means the same instant in UTC
     plus_one = timezone(timedelta(hours=1))
     start = datetime(2025, 3, 4, 1, tzinfo=plus_one)  # = Tue 00:00 UTC
     assert rows(developer_sums(con, "acceptance_rate_by_count", start=start, end=at(TUE, 1))) == {
-        "dev-a": (1.0, 1.0)}
+        "dev-a": (1.0, 1.0)
+    }
 
 
 def test_means_and_persistence_skip_unknown_values(two_developers: Lake) -> None:
@@ -71,8 +103,14 @@ def test_means_and_persistence_skip_unknown_values(two_developers: Lake) -> None
 
 
 def test_sums_over_developers_equal_the_metric(two_developers: Lake) -> None:
-    per_dev = rows(developer_sums(DuckDBEngine(two_developers), "acceptance_rate_by_count",
-                                  start=MONDAY, end=TUE + timedelta(days=1)))
+    per_dev = rows(
+        developer_sums(
+            DuckDBEngine(two_developers),
+            "acceptance_rate_by_count",
+            start=MONDAY,
+            end=TUE + timedelta(days=1),
+        )
+    )
     num = sum(n for n, _ in per_dev.values())
     den = sum(d for _, d in per_dev.values())
     week = compute_metric("acceptance_rate_by_count", two_developers, grain="week")
@@ -90,6 +128,7 @@ def test_experiment_engine_uses_the_catalogue(two_developers: Lake) -> None:
     from codex_metrics.experiments import metric_source
 
     assert metric_source.uses_catalogue("persistence_rate_10m")
-    rel = metric_source.developer_sums(two_developers.connect(), "acceptance_rate_by_count",
-                                       start=at(MONDAY, 0), end=at(TUE, 0))
+    rel = metric_source.developer_sums(
+        two_developers.connect(), "acceptance_rate_by_count", start=at(MONDAY, 0), end=at(TUE, 0)
+    )
     assert sorted(rel.fetchall()) == [("dev-a", 1.0, 2.0), ("dev-b", 0.0, 0.0)]

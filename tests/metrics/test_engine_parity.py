@@ -54,14 +54,18 @@ def engines(parity_lake: Lake, spark: Any) -> tuple[DuckDBEngine, SparkEngine]:
     return DuckDBEngine(parity_lake), SparkEngine(parity_lake, spark)
 
 
-def test_parity_lake_has_the_traps(parity_lake: Lake, engines: tuple[DuckDBEngine, SparkEngine]) -> None:
+def test_parity_lake_has_the_traps(
+    parity_lake: Lake, engines: tuple[DuckDBEngine, SparkEngine]
+) -> None:
     duck, _ = engines
     events = compute_metric("requests_served", parity_lake, engine=duck)
     assert sum(v for v in events.rows.column("value").to_pylist() if v is not None) > 100_000
     assert events.gaps == (MONDAY + timedelta(days=4),)
     by_org = compute_metric("acceptance_rate_by_count", parity_lake, by=["org"], engine=duck)
     assert "zero_denominator" in by_org.rows.column("null_reason").to_pylist()
-    empty = compute_metric("latency_p99_ms", parity_lake, filters={"language": ["cobol"]}, engine=duck)
+    empty = compute_metric(
+        "latency_p99_ms", parity_lake, filters={"language": ["cobol"]}, engine=duck
+    )
     assert [r["null_reason"] for r in empty.rows.to_pylist()] == ["missing_day"]
 
 
@@ -88,7 +92,9 @@ def test_shaped_metrics_daily_are_equal_on_duckdb_and_spark(
     assert_same_rows(a.rows, b.rows, name)
 
 
-@pytest.mark.parametrize(("name", "kwargs"), SLICED, ids=[f"{n}-{i}" for i, (n, _) in enumerate(SLICED)])
+@pytest.mark.parametrize(
+    ("name", "kwargs"), SLICED, ids=[f"{n}-{i}" for i, (n, _) in enumerate(SLICED)]
+)
 def test_sliced_queries_are_equal_on_duckdb_and_spark(
     name: str, kwargs: dict[str, Any], parity_lake: Lake, engines: tuple[DuckDBEngine, SparkEngine]
 ) -> None:

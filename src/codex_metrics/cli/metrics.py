@@ -51,7 +51,9 @@ def _emit(text: str, output: Path | None) -> None:
 
 @app.command("list")
 def list_(
-    family: Annotated[str | None, typer.Option(help="Only this family (adoption, quality, ...).")] = None,
+    family: Annotated[
+        str | None, typer.Option(help="Only this family (adoption, quality, ...).")
+    ] = None,
     output_format: FormatOption = "table",
     output: OutputOption = None,
 ) -> None:
@@ -66,8 +68,12 @@ def list_(
         return
     if output_format == "csv":
         lines = ["name,family,unit,basis,grain,kind,description"]
-        lines += [",".join([m.name, m.family, m.unit, m.basis, m.grain, m.kind, json.dumps(m.description)])
-                  for m in metrics]
+        lines += [
+            ",".join(
+                [m.name, m.family, m.unit, m.basis, m.grain, m.kind, json.dumps(m.description)]
+            )
+            for m in metrics
+        ]
         _emit("\n".join(lines) + "\n", output)
         return
     table = Table(title=f"{len(metrics)} metrics")
@@ -83,10 +89,20 @@ def _table(result: MetricResult) -> Table:
     title = f"{m.name} ({m.unit}, by {m.basis}): {m.formula}"
     table = Table(title=title, caption=_caption(result))
     for col in result.columns:
-        table.add_column(col, justify="right" if col in ("value", "numerator", "denominator", "n") else "left")
+        table.add_column(
+            col, justify="right" if col in ("value", "numerator", "denominator", "n") else "left"
+        )
     for rec in result.records():
-        table.add_row(*("" if rec[c] is None else f"{rec[c]:.6g}" if isinstance(rec[c], float) else str(rec[c])
-                        for c in result.columns))
+        table.add_row(
+            *(
+                ""
+                if rec[c] is None
+                else f"{rec[c]:.6g}"
+                if isinstance(rec[c], float)
+                else str(rec[c])
+                for c in result.columns
+            )
+        )
     return table
 
 
@@ -139,7 +155,9 @@ def show(
 
 @app.command("docs")
 def docs(
-    output: Annotated[Path, typer.Option(help="Where to write the catalogue.")] = Path("docs/metrics.md"),
+    output: Annotated[Path, typer.Option(help="Where to write the catalogue.")] = Path(
+        "docs/metrics.md"
+    ),
 ) -> None:
     """Regenerate docs/metrics.md from the catalogue.
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DIMENSIONS",
     "FAMILIES",
+    "Basis",
     "Custom",
     "Distinct",
     "Measure",

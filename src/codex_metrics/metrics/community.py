@@ -18,23 +18,49 @@ COMMUNITY_SOURCES = {
     "issues_opened": ("repo_issues", "issues from the GitHub collector"),
     "issues_closed": ("repo_issues", "issues from the GitHub collector"),
     "issue_resolution_median_hours": ("repo_issues", "issues from the GitHub collector"),
-    "stackoverflow_questions": ("stackoverflow_questions", "questions from the Stack Exchange collector"),
+    "stackoverflow_questions": (
+        "stackoverflow_questions",
+        "questions from the Stack Exchange collector",
+    ),
 }
 
 _DOCS = {
-    "stars_total": ("Cumulative GitHub stars of the tracked repositories at the end of each period.",
-                    "count(stargazers with starred_at <= period end)", "stars", True),
-    "forks_total": ("Cumulative forks of the tracked repositories at the end of each period.",
-                    "count(forks with created_at <= period end)", "forks", True),
-    "issues_opened": ("Issues opened in the period (pull requests excluded).",
-                      "count(issues with created_at in the period)", "issues", None),
-    "issues_closed": ("Issues closed in the period.", "count(issues with closed_at in the period)",
-                      "issues", None),
-    "issue_resolution_median_hours": ("Median time from opening to closing of issues closed in the period.",
-                                      "median(closed_at - created_at) over issues closed in the period",
-                                      "hours", False),
-    "stackoverflow_questions": ("Stack Overflow questions about the assistant asked in the period.",
-                                "count(questions with creation_date in the period)", "questions", None),
+    "stars_total": (
+        "Cumulative GitHub stars of the tracked repositories at the end of each period.",
+        "count(stargazers with starred_at <= period end)",
+        "stars",
+        True,
+    ),
+    "forks_total": (
+        "Cumulative forks of the tracked repositories at the end of each period.",
+        "count(forks with created_at <= period end)",
+        "forks",
+        True,
+    ),
+    "issues_opened": (
+        "Issues opened in the period (pull requests excluded).",
+        "count(issues with created_at in the period)",
+        "issues",
+        None,
+    ),
+    "issues_closed": (
+        "Issues closed in the period.",
+        "count(issues with closed_at in the period)",
+        "issues",
+        None,
+    ),
+    "issue_resolution_median_hours": (
+        "Median time from opening to closing of issues closed in the period.",
+        "median(closed_at - created_at) over issues closed in the period",
+        "hours",
+        False,
+    ),
+    "stackoverflow_questions": (
+        "Stack Overflow questions about the assistant asked in the period.",
+        "count(questions with creation_date in the period)",
+        "questions",
+        None,
+    ),
 }
 
 

@@ -18,15 +18,10 @@ import pyarrow as pa
 
 from codex_metrics.errors import MetricError
 from codex_metrics.lake import Lake
+from codex_metrics.metrics.batch import batchable, build_batch_expression
 from codex_metrics.metrics.catalogue import Metric, get_metric
 from codex_metrics.metrics.engines import Engine, open_engine
-from codex_metrics.metrics.query import (
-    MetricQuery,
-    batchable,
-    build_batch_expression,
-    build_expression,
-    developer_expression,
-)
+from codex_metrics.metrics.query import MetricQuery, build_expression, developer_expression
 from codex_metrics.metrics.result import MetricResult
 from codex_metrics.telemetry.schema import TABLES
 
@@ -70,16 +65,30 @@ def compute_metric(
         MetricError: unknown metric, grain, dimension or filter.
     """
     m = get_metric(metric) if isinstance(metric, str) else metric
-    query = MetricQuery(m, since=since, until=until, grain=grain, by=tuple(by), filters=dict(filters or {}))
+    query = MetricQuery(
+        m, since=since, until=until, grain=grain, by=tuple(by), filters=dict(filters or {})
+    )
     meta: dict[str, Any] = {
-        "query": {"since": since, "until": until, "grain": grain, "by": list(by), "filters": dict(filters or {})},
+        "query": {
+            "since": since,
+            "until": until,
+            "grain": grain,
+            "by": list(by),
+            "filters": dict(filters or {}),
+        },
         "lake": str(lake.root),
         "lake_snapshot": lake_snapshot(lake, m.tables),
         "generated_at": datetime.now(UTC),
     }
     if m.unavailable_reason:
-        return MetricResult(m, _empty_rows(query), engine=_engine_name(engine), status="unavailable",
-                            reason=m.unavailable_reason, **meta)
+        return MetricResult(
+            m,
+            _empty_rows(query),
+            engine=_engine_name(engine),
+            status="unavailable",
+            reason=m.unavailable_reason,
+            **meta,
+        )
     eng = open_engine(lake, engine) if isinstance(engine, str) else engine
     return _envelope(query, eng.execute(build_expression(query)), lake, eng)
 
@@ -106,8 +115,12 @@ def compute_metrics(
     entries = [get_metric(m) if isinstance(m, str) else m for m in metrics]
     eng = open_engine(lake, engine) if isinstance(engine, str) else engine
     request = {"since": since, "until": until, "grain": grain, "by": by, "filters": filters}
-    queries = {m.name: MetricQuery(m, since=since, until=until, grain=grain, by=tuple(by),
-                                   filters=dict(filters or {})) for m in entries}
+    queries = {
+        m.name: MetricQuery(
+            m, since=since, until=until, grain=grain, by=tuple(by), filters=dict(filters or {})
+        )
+        for m in entries
+    }
     groups: dict[tuple[str, str | None], list[MetricQuery]] = {}
     for m in entries:
         if not m.unavailable_reason and batchable(queries[m.name]):
@@ -121,7 +134,9 @@ def compute_metrics(
         for i, q in enumerate(group):
             prefix = f"m{i}__"
             own = [c for c in table.column_names if c.startswith(prefix)]
-            rows = table.select([*keys, *own]).rename_columns([*keys, *(c[len(prefix):] for c in own)])
+            rows = table.select([*keys, *own]).rename_columns(
+                [*keys, *(c[len(prefix) :] for c in own)]
+            )
             results[q.metric.name] = _envelope(q, rows, lake, eng)
     for m in entries:
         if m.name not in results:
@@ -133,8 +148,13 @@ def _envelope(query: MetricQuery, rows: pa.Table, lake: Lake, eng: Engine) -> Me
     m = query.metric
     gaps = find_gaps(lake, m.source, since=query.since, until=query.until)
     meta: dict[str, Any] = {
-        "query": {"since": query.since, "until": query.until, "grain": query.grain,
-                  "by": list(query.by), "filters": dict(query.filters)},
+        "query": {
+            "since": query.since,
+            "until": query.until,
+            "grain": query.grain,
+            "by": list(query.by),
+            "filters": dict(query.filters),
+        },
         "lake": str(lake.root),
         "lake_snapshot": lake_snapshot(lake, m.tables),
         "generated_at": datetime.now(UTC),
@@ -204,7 +224,9 @@ def lake_snapshot(lake: Lake, tables: Sequence[str]) -> str:
     return digest.hexdigest()[:16]
 
 
-def find_gaps(lake: Lake, table: str, *, since: date | None = None, until: date | None = None) -> list[date]:
+def find_gaps(
+    lake: Lake, table: str, *, since: date | None = None, until: date | None = None
+) -> list[date]:
     """UTC days in [since, until] (default: the table's first and last day) with no file.
 
     Tables without day partitions (or not declared yet) have no gaps, and neither do sparse
@@ -218,8 +240,11 @@ def find_gaps(lake: Lake, table: str, *, since: date | None = None, until: date 
         return []
     first = since or min(present)
     last = until or max(present)
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)
-            if first + timedelta(days=i) not in present]
+    return [
+        first + timedelta(days=i)
+        for i in range((last - first).days + 1)
+        if first + timedelta(days=i) not in present
+    ]
 
 
 def _period_start(day: date, grain: str) -> date:
@@ -242,7 +267,9 @@ def _with_gap_rows(rows: pa.Table, gaps: list[date], query: MetricQuery, lake: L
     missing = sorted(gap_periods - covered)
     if not missing:
         return rows
-    extra = {name: pa.nulls(len(missing), rows.schema.field(name).type) for name in rows.column_names}
+    extra = {
+        name: pa.nulls(len(missing), rows.schema.field(name).type) for name in rows.column_names
+    }
     extra["period"] = pa.array(missing, rows.schema.field("period").type)
     extra["null_reason"] = pa.array(["missing_day"] * len(missing), pa.string())
     combined = pa.concat_tables([rows, pa.table(extra, schema=rows.schema)])

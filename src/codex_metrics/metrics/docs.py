@@ -51,29 +51,55 @@ def render_metrics_markdown() -> str:
         "",
     ]
     out += [f"- `{code}`: {text}" for code, text in NULL_REASONS.items()]
-    out += ["", "Days with no data in a metric's source are listed as `gaps` and never interpolated.",
-            "", "## Dimensions", "", "| dimension | meaning |", "| --- | --- |"]
+    out += [
+        "",
+        "Days with no data in a metric's source are listed as `gaps` and never interpolated.",
+        "",
+        "## Dimensions",
+        "",
+        "| dimension | meaning |",
+        "| --- | --- |",
+    ]
     out += [f"| `{d}` | {_cell(text)} |" for d, text in DIMENSIONS.items()]
     for family in FAMILIES:
         metrics = list_metrics(family)
         module = importlib.import_module(f"codex_metrics.metrics.{_MODULES[family]}")
         intro = " ".join((inspect.getdoc(module) or "").split())
-        out += ["", f"## {_TITLES[family]}", "", intro, "", "| metric | description | unit | basis | grain |",
-                "| --- | --- | --- | --- | --- |"]
-        out += [f"| [`{m.name}`](#{m.name}) | {_cell(m.description)} | {m.unit} | {m.basis} | {m.grain} |"
-                for m in metrics]
+        out += [
+            "",
+            f"## {_TITLES[family]}",
+            "",
+            intro,
+            "",
+            "| metric | description | unit | basis | grain |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        out += [
+            f"| [`{m.name}`](#{m.name}) | {_cell(m.description)} | {m.unit} | {m.basis} | {m.grain} |"
+            for m in metrics
+        ]
         for m in metrics:
-            out += ["", f"### {m.name}", "", _cell(m.description), "",
-                    f"- formula: {_cell(m.formula)}",
-                    f"- kind: {m.kind}; unit: {m.unit}; basis: {m.basis}; grain: {m.grain}",
-                    f"- source: {', '.join(f'`{t}`' for t in m.tables)}"
-                    + (f" (breakdown `{m.breakdown}` by default)" if m.breakdown else ""),
-                    f"- dimensions: {', '.join(m.dimensions) or 'none'}",
-                    "- higher is better: "
-                    + {True: "yes", False: "no", None: "neither (a volume or a distribution)"}[m.higher_is_better]]
+            out += [
+                "",
+                f"### {m.name}",
+                "",
+                _cell(m.description),
+                "",
+                f"- formula: {_cell(m.formula)}",
+                f"- kind: {m.kind}; unit: {m.unit}; basis: {m.basis}; grain: {m.grain}",
+                f"- source: {', '.join(f'`{t}`' for t in m.tables)}"
+                + (f" (breakdown `{m.breakdown}` by default)" if m.breakdown else ""),
+                f"- dimensions: {', '.join(m.dimensions) or 'none'}",
+                "- higher is better: "
+                + {True: "yes", False: "no", None: "neither (a volume or a distribution)"}[
+                    m.higher_is_better
+                ],
+            ]
             if m.numerator:
-                out += [f"- per-developer numerator: {_cell(m.numerator)}",
-                        f"- per-developer denominator: {_cell(m.denominator)}"]
+                out += [
+                    f"- per-developer numerator: {_cell(m.numerator)}",
+                    f"- per-developer denominator: {_cell(m.denominator)}",
+                ]
             if m.unavailable_reason:
                 out.append(f"- unavailable: {_cell(m.unavailable_reason)}")
             if m.notes:

@@ -96,7 +96,9 @@ def register_spark_views(lake: Lake, session: SparkSession) -> None:
         df.createOrReplaceTempView(name)
 
 
-def local_spark_session(*, master: str | None = "local[2]", shuffle_partitions: int = 4) -> SparkSession:
+def local_spark_session(
+    *, master: str | None = "local[2]", shuffle_partitions: int = 4
+) -> SparkSession:
     """A Spark session with the lake's conventions (UTC session time zone, no UI).
 
     Args:

@@ -98,13 +98,15 @@ register(
         family="performance",
         description="Share of requests in each latency bucket (a histogram that sums to 1).",
         formula="count(latency_ms in bucket) / count(requests); buckets "
-        + ", ".join(f"<{b}" for b in LATENCY_BUCKETS_MS) + " ms and above",
+        + ", ".join(f"<{b}" for b in LATENCY_BUCKETS_MS)
+        + " ms and above",
         unit="ratio",
         basis="count",
         grain="event",
         source="suggestions",
         measure=category_share(
-            "latency_bucket", lambda t: _bucket(t.latency_ms, LATENCY_BUCKETS_MS, "ms"),
+            "latency_bucket",
+            lambda t: _bucket(t.latency_ms, LATENCY_BUCKETS_MS, "ms"),
             where=lambda t: t.latency_ms.notnull(),
         ),
         dimensions=EVENT_DIMENSIONS,
@@ -153,13 +155,15 @@ register(
         family="performance",
         description="Distribution of agent task completion time: share of agent tasks per bucket.",
         formula="count(agent tasks with duration_s in bucket) / count(agent tasks); buckets "
-        + ", ".join(f"<{b}" for b in AGENT_DURATION_BUCKETS_S) + " s and above",
+        + ", ".join(f"<{b}" for b in AGENT_DURATION_BUCKETS_S)
+        + " s and above",
         unit="ratio",
         basis="count",
         grain="event",
         source="tasks",
         measure=category_share(
-            "duration_bucket", lambda t: _bucket(t.duration_s, AGENT_DURATION_BUCKETS_S, "s"),
+            "duration_bucket",
+            lambda t: _bucket(t.duration_s, AGENT_DURATION_BUCKETS_S, "s"),
             where=_agent,
         ),
         dimensions=TASK_DIMENSIONS,

@@ -19,7 +19,14 @@ from codex_metrics.metrics.query import MetricQuery
 
 __all__ = ["HAPPINESS_ITEMS"]
 
-HAPPINESS_ITEMS = ("satisfaction", "perceived_productivity", "flow", "ease_of_use", "trust", "frustration")
+HAPPINESS_ITEMS = (
+    "satisfaction",
+    "perceived_productivity",
+    "flow",
+    "ease_of_use",
+    "trust",
+    "frustration",
+)
 PEOPLE_DIMENSIONS = ("org", "team", "persona", "arm")
 TASK_DIMENSIONS = ("org", "team", "model", "persona", "arm")
 
@@ -65,8 +72,11 @@ def _time_saved(q: MetricQuery) -> ir.Table:
     value = 1 - (agg.with_ai_s / agg.with_ai_n) / (agg.without_ai_s / agg.without_ai_n)
     return agg.mutate(
         value=ibis.cases((undefined | zero, ibis.null("float64")), else_=value),
-        null_reason=ibis.cases((undefined, ibis.literal("no_values")),
-                               (zero, ibis.literal("zero_denominator")), else_=ibis.null("string")),
+        null_reason=ibis.cases(
+            (undefined, ibis.literal("no_values")),
+            (zero, ibis.literal("zero_denominator")),
+            else_=ibis.null("string"),
+        ),
     ).order_by(q.keys)
 
 
@@ -75,7 +85,9 @@ def _nps_score(t: ir.Table) -> ir.NumericValue:
 
 
 def _happiness(t: ir.Table) -> ir.NumericValue:
-    items = [t[c].cast("float64") for c in HAPPINESS_ITEMS[:-1]] + [6 - t.frustration.cast("float64")]
+    items = [t[c].cast("float64") for c in HAPPINESS_ITEMS[:-1]] + [
+        6 - t.frustration.cast("float64")
+    ]
     total = sum((x.fill_null(0) for x in items[1:]), items[0].fill_null(0))
     answered = sum((x.notnull().cast("int64") for x in items[1:]), items[0].notnull().cast("int64"))
     return ((total / answered) - 1) / 4 * 100

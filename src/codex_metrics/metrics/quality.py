@@ -167,8 +167,15 @@ register(
         notes="loc_added_sum includes agent edits, which suggest nothing; filter a feature for "
         "a like-for-like rate.",
     ),
-    *(_persistence(d, label) for d, label in
-      (("30s", "30 seconds"), ("2m", "2 minutes"), ("5m", "5 minutes"), ("10m", "10 minutes"))),
+    *(
+        _persistence(d, label)
+        for d, label in (
+            ("30s", "30 seconds"),
+            ("2m", "2 minutes"),
+            ("5m", "5 minutes"),
+            ("10m", "10 minutes"),
+        )
+    ),
     Metric(
         name="edit_distance_mean",
         family="quality",

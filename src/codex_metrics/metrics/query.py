@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import cast
 
 import ibis
 import ibis.expr.types as ir
@@ -32,8 +31,6 @@ __all__ = [
     "NATIVE_DIMENSIONS",
     "TIMESTAMP_COLUMNS",
     "MetricQuery",
-    "batchable",
-    "build_batch_expression",
     "build_expression",
     "developer_expression",
     "lake_table",
@@ -44,10 +41,19 @@ GRAIN_UNITS = {"day": "D", "week": "W", "month": "M"}
 #: Columns holding each canonical dimension, per table (joined dimensions excluded).
 NATIVE_DIMENSIONS: dict[str, dict[str, str]] = {
     "suggestions": {
-        "org": "org", "language": "language", "editor": "editor",
-        "model": "model_version", "feature": "feature",
+        "org": "org",
+        "language": "language",
+        "editor": "editor",
+        "model": "model_version",
+        "feature": "feature",
     },
-    "usage_daily": {"org": "org", "language": "language", "editor": "ide", "model": "model", "feature": "feature"},
+    "usage_daily": {
+        "org": "org",
+        "language": "language",
+        "editor": "ide",
+        "model": "model",
+        "feature": "feature",
+    },
     "typing": {"org": "org"},
     "tasks": {"org": "org", "model": "model_version"},
     "surveys": {"org": "org"},
@@ -142,18 +148,40 @@ class MetricQuery:
         )
 
     # -- preparing a source ------------------------------------------------------------------
-    def source(self, name: str | None = None, *, lookback_days: int = 0, breakdown: str | None = None,
-               window: bool = True) -> ir.Table:
+    def source(
+        self,
+        name: str | None = None,
+        *,
+        lookback_days: int = 0,
+        breakdown: str | None = None,
+        window: bool = True,
+    ) -> ir.Table:
         """Lake table ``name`` (default: the metric's source) prepared as the module says."""
         name = name or self.metric.source
         t = lake_table(name)
         if name == "usage_daily":
-            t = t.filter(t.breakdown == self.breakdown(breakdown or self.metric.breakdown or "total"))
-        return self.prepare(t, NATIVE_DIMENSIONS.get(name, {}), timestamp=TIMESTAMP_COLUMNS.get(name),
-                            lookback_days=lookback_days, window=window, usage=name == "usage_daily")
+            t = t.filter(
+                t.breakdown == self.breakdown(breakdown or self.metric.breakdown or "total")
+            )
+        return self.prepare(
+            t,
+            NATIVE_DIMENSIONS.get(name, {}),
+            timestamp=TIMESTAMP_COLUMNS.get(name),
+            lookback_days=lookback_days,
+            window=window,
+            usage=name == "usage_daily",
+        )
 
-    def prepare(self, t: ir.Table, native: Mapping[str, str], *, timestamp: str | None = None,
-                lookback_days: int = 0, window: bool = True, usage: bool = False) -> ir.Table:
+    def prepare(
+        self,
+        t: ir.Table,
+        native: Mapping[str, str],
+        *,
+        timestamp: str | None = None,
+        lookback_days: int = 0,
+        window: bool = True,
+        usage: bool = False,
+    ) -> ir.Table:
         """Window, canonical dimensions, joins, filters and ``period`` for any frame with ``day``."""
         if window:
             t = self.restrict(t, timestamp, lookback_days)
@@ -190,7 +218,9 @@ class MetricQuery:
             return day
         return day.truncate(GRAIN_UNITS[self.grain]).cast("date")
 
-    def restrict(self, t: ir.Table, timestamp: str | None = None, lookback_days: int = 0) -> ir.Table:
+    def restrict(
+        self, t: ir.Table, timestamp: str | None = None, lookback_days: int = 0
+    ) -> ir.Table:
         """Keep the rows of ``t`` inside the window (days, and timestamps when asked)."""
         since = self.since - timedelta(days=lookback_days) if self.since else None
         if since is not None:
@@ -202,14 +232,20 @@ class MetricQuery:
             if timestamp is not None:
                 t = t.filter(t[timestamp] >= self.start)
             else:  # day tables: a day is in the window when its first instant is
-                first = self.start.date() if _is_midnight(self.start) else self.start.date() + timedelta(1)
+                first = (
+                    self.start.date()
+                    if _is_midnight(self.start)
+                    else self.start.date() + timedelta(1)
+                )
                 t = t.filter(t.day >= first)
         if self.end is not None:
             t = t.filter(t.day <= self.end.date())
             if timestamp is not None:
                 t = t.filter(t[timestamp] < self.end)
             else:
-                t = t.filter(t.day < self.end.date() if _is_midnight(self.end) else t.day <= self.end.date())
+                t = t.filter(
+                    t.day < self.end.date() if _is_midnight(self.end) else t.day <= self.end.date()
+                )
         return t
 
     @property
@@ -222,13 +258,14 @@ def _is_midnight(ts: datetime) -> bool:
     return (ts.hour, ts.minute, ts.second, ts.microsecond) == (0, 0, 0, 0)
 
 
-def _where(measure: Ratio | Total | Distinct | Quantile, t: ir.Table) -> ir.BooleanValue | None:
+def row_filter(measure: Ratio | Total | Distinct | Quantile, t: ir.Table) -> ir.BooleanValue | None:
+    """The measure's ``where`` over ``t`` (``None``: every row takes part)."""
     return measure.where(t) if measure.where is not None else None
 
 
 def aggregates(measure: Ratio | Total | Distinct | Quantile, t: ir.Table) -> dict[str, ir.Scalar]:
     """The aggregate columns of a standard measure over ``t`` (for any grouping)."""
-    w = _where(measure, t)
+    w = row_filter(measure, t)
     if isinstance(measure, Ratio):
         return {
             "numerator": _sum(measure.numerator(t), t, w),
@@ -239,7 +276,10 @@ def aggregates(measure: Ratio | Total | Distinct | Quantile, t: ir.Table) -> dic
         return {"value": value.cast("int64") if measure.expr is None else value}
     if isinstance(measure, Distinct):
         return {"value": t[measure.column].nunique(where=w)}
-    return {"value": measure.expr(t).cast("float64").quantile(measure.q, where=w), "n": t.count(where=w)}
+    return {
+        "value": measure.expr(t).cast("float64").quantile(measure.q, where=w),
+        "n": t.count(where=w),
+    }
 
 
 def _sum(x: ir.Value, t: ir.Table, where: ir.BooleanValue | None) -> ir.Scalar:
@@ -255,7 +295,9 @@ def _sum(x: ir.Value, t: ir.Table, where: ir.BooleanValue | None) -> ir.Scalar:
     return (x if where is None else where.ifelse(x, ibis.null("float64"))).sum()
 
 
-def finish_columns(measure: Ratio | Total | Distinct | Quantile, agg: Mapping[str, ir.Column]) -> dict[str, ir.Value]:
+def finish_columns(
+    measure: Ratio | Total | Distinct | Quantile, agg: Mapping[str, ir.Column]
+) -> dict[str, ir.Value]:
     """The output columns of a standard measure from its aggregates, in output order."""
     null_s = ibis.null("string")
     if isinstance(measure, Ratio):
@@ -289,69 +331,6 @@ def aggregates_names(measure: Ratio | Total | Distinct | Quantile) -> tuple[str,
     return ("value",)
 
 
-def batchable(query: MetricQuery) -> bool:
-    """Whether the metric is a standard measure over its own source (shareable scans)."""
-    return not isinstance(query.metric.measure, Custom) and query.metric.frame is None
-
-
-def build_batch_expression(queries: Sequence[MetricQuery]) -> ir.Table:
-    """One grouped scan computing several standard metrics over the same source.
-
-    Every query must be :func:`batchable`, with the same source, breakdown, window, grain,
-    group-by and filters; output columns are prefixed ``m{i}__`` (i = position in ``queries``).
-    """
-    first = queries[0]
-    t = first.source()
-    aggs: dict[str, ir.Scalar] = {}
-    shared = _shared_quantiles(queries, t)
-    for i, q in enumerate(queries):
-        if i in shared:
-            continue
-        measure = cast(StandardMeasure, q.metric.measure)  # batchable() excludes Custom
-        aggs.update({f"m{i}__{k}": v for k, v in aggregates(measure, t).items()})
-    for j, (expr, where, members) in enumerate(_quantile_groups(queries, t)):
-        aggs[f"q{j}__values"] = expr.cast("float64").quantile([q for _, q in members], where=where)
-        aggs[f"q{j}__n"] = t.count(where=where)
-    agg = t.group_by(first.keys).aggregate(**aggs)
-    cols: dict[str, ir.Value] = {}
-    for i, q in enumerate(queries):
-        measure = cast(StandardMeasure, q.metric.measure)
-        if i in shared:
-            j, k = shared[i]
-            own = {"value": agg[f"q{j}__values"][k], "n": agg[f"q{j}__n"]}
-        else:
-            own = {n: agg[f"m{i}__{n}"] for n in aggregates_names(measure)}
-        cols.update({f"m{i}__{k}": v for k, v in finish_columns(measure, own).items()})
-    return agg.select(*first.keys, **cols).order_by(first.keys)
-
-
-def _quantile_groups(
-    queries: Sequence[MetricQuery], t: ir.Table
-) -> list[tuple[ir.NumericColumn, ir.BooleanValue | None, list[tuple[int, float]]]]:
-    """Percentiles of the same expression and filter, computed with one sort (a list quantile)."""
-    groups: list[tuple[ir.NumericColumn, ir.BooleanValue | None, list[tuple[int, float]]]] = []
-    for i, q in enumerate(queries):
-        m = q.metric.measure
-        if not isinstance(m, Quantile):
-            continue
-        expr, where = m.expr(t), _where(m, t)
-        for g_expr, g_where, members in groups:
-            same_where = (where is None and g_where is None) or (
-                where is not None and g_where is not None and where.equals(g_where))
-            if g_expr.equals(expr) and same_where:
-                members.append((i, m.q))
-                break
-        else:
-            groups.append((expr, where, [(i, m.q)]))
-    return [g for g in groups if len(g[2]) > 1]
-
-
-def _shared_quantiles(queries: Sequence[MetricQuery], t: ir.Table) -> dict[int, tuple[int, int]]:
-    """Query index -> (quantile group, position in its list) for percentiles computed together."""
-    return {i: (j, k) for j, (_, _, members) in enumerate(_quantile_groups(queries, t))
-            for k, (i, _) in enumerate(members)}
-
-
 def build_expression(query: MetricQuery) -> ir.Table:
     """The grouped result of ``query``: ``period``, ``--by`` dims, value columns, ``null_reason``."""
     measure = query.metric.measure
@@ -377,7 +356,9 @@ def developer_expression(query: MetricQuery) -> ir.Table:
         )
     t = frame_for(query)
     agg = t.group_by("developer_id").aggregate(**aggregates(measure, t))
-    return agg.mutate(numerator=agg.numerator.fill_null(0), denominator=agg.denominator.fill_null(0))
+    return agg.mutate(
+        numerator=agg.numerator.fill_null(0), denominator=agg.denominator.fill_null(0)
+    )
 
 
 def frame_for(query: MetricQuery) -> ir.Table:

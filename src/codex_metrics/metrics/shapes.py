@@ -48,11 +48,15 @@ def mean_of_daily(q: MetricQuery, daily: ir.Table, cal: ir.Table) -> ir.Table:
     keys = q.keys
     if q.grain == "day":
         out = daily.mutate(numerator=daily.value.cast("float64"), denominator=ibis.literal(1.0))
-        return out.mutate(value=out.value.cast("float64"), null_reason=ibis.null("string")).order_by(keys)
+        return out.mutate(
+            value=out.value.cast("float64"), null_reason=ibis.null("string")
+        ).order_by(keys)
     days = cal.group_by("period").aggregate(denominator=cal.count().cast("float64"))
     sums = daily.group_by(keys).aggregate(numerator=daily.value.cast("float64").sum())
     out = sums.join(days, "period")
-    return out.mutate(value=out.numerator / out.denominator, null_reason=ibis.null("string")).order_by(keys)
+    return out.mutate(
+        value=out.numerator / out.denominator, null_reason=ibis.null("string")
+    ).order_by(keys)
 
 
 def rolling_distinct(window_days: int, where: RowExpr | None = None) -> Custom:
@@ -97,8 +101,12 @@ def rolling_ratio(measure: Ratio, window_days: int) -> Custom:
     return Custom(build, grains=("day",))
 
 
-def category_share(name: str, category: RowExpr, where: RowExpr | None = None,
-                   table: Callable[[MetricQuery], ir.Table] | None = None) -> Custom:
+def category_share(
+    name: str,
+    category: RowExpr,
+    where: RowExpr | None = None,
+    table: Callable[[MetricQuery], ir.Table] | None = None,
+) -> Custom:
     """Rows in each category of ``category`` over all rows of the group (sums to 1 per group)."""
 
     def build(q: MetricQuery) -> ir.Table:
