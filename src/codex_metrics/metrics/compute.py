@@ -114,7 +114,6 @@ def compute_metrics(
     """
     entries = [get_metric(m) if isinstance(m, str) else m for m in metrics]
     eng = open_engine(lake, engine) if isinstance(engine, str) else engine
-    request = {"since": since, "until": until, "grain": grain, "by": by, "filters": filters}
     queries = {
         m.name: MetricQuery(
             m, since=since, until=until, grain=grain, by=tuple(by), filters=dict(filters or {})
@@ -140,7 +139,9 @@ def compute_metrics(
             results[q.metric.name] = _envelope(q, rows, lake, eng)
     for m in entries:
         if m.name not in results:
-            results[m.name] = compute_metric(m, lake, engine=eng, **request)  # type: ignore[arg-type]
+            results[m.name] = compute_metric(
+                m, lake, since=since, until=until, grain=grain, by=by, filters=filters, engine=eng
+            )
     return {m.name: results[m.name] for m in entries}
 
 
