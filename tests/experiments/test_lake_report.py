@@ -21,7 +21,7 @@ from codex_metrics.experiments import (
     render_json,
     render_markdown,
 )
-from codex_metrics.experiments.metric_source import _FALLBACK, developer_sums, uses_catalogue
+from codex_metrics.experiments.metric_source import developer_sums
 
 from .simulated import SMALL, experiment_id, make_lake
 
@@ -147,20 +147,42 @@ def test_misuse_raises(ab_lake):
         analyze_experiment(con, experiment_id(con), AnalysisOptions(metrics=("keystrokes",)))
 
 
-@pytest.mark.parametrize("metric", sorted(_FALLBACK))
-def test_catalogue_seam_agrees_with_the_fallback_definitions(ab_lake, metric):
-    """The catalogue's per-developer sums equal the interim fallback's (so removing it is safe)."""
-    if not uses_catalogue(metric):
-        pytest.skip("metric catalogue not available")
+# Independent reference: the experiment metrics written by hand in plain SQL (numerator, denominator).
+REFERENCE_SQL = {
+    "acceptance_rate_by_count": (
+        "count(*) FILTER (WHERE accepted)",
+        "count(*) FILTER (WHERE status = 'ok')",
+    ),
+    "acceptance_rate_by_lines": (
+        "sum(lines_accepted)",
+        "sum(lines_suggested) FILTER (WHERE status = 'ok')",
+    ),
+    "latency_mean_ms": ("sum(latency_ms)", "count(*)"),
+    "error_rate": ("count(*) FILTER (WHERE status IN ('error', 'timeout'))", "count(*)"),
+    "edit_distance_mean": ("sum(edit_distance_10m)", "count(edit_distance_10m)"),
+    "persistence_rate_10m": (
+        "sum(chars_persisted_10m)",
+        "sum(chars_accepted) FILTER (WHERE chars_persisted_10m IS NOT NULL)",
+    ),
+    "post_accept_failure_rate": (
+        "count(*) FILTER (WHERE post_accept_failure)",
+        "count(post_accept_failure)",
+    ),
+}
+
+
+@pytest.mark.parametrize("metric", sorted(REFERENCE_SQL))
+def test_catalogue_seam_agrees_with_hand_written_sql(ab_lake, metric):
+    """The catalogue's per-developer sums equal plain SQL written independently."""
     lake, _ = ab_lake
     con = lake.connect()
     from datetime import UTC, datetime
 
     window = {"start": datetime(2025, 3, 6, tzinfo=UTC), "end": datetime(2025, 3, 17, tzinfo=UTC)}
     ours = developer_sums(con, metric, **window).order("developer_id").fetchall()
-    f = _FALLBACK[metric]
+    numerator, denominator = REFERENCE_SQL[metric]
     ref = con.sql(
-        f"SELECT developer_id, coalesce({f.numerator}, 0)::DOUBLE, coalesce({f.denominator}, 0)::DOUBLE "
+        f"SELECT developer_id, coalesce({numerator}, 0)::DOUBLE, coalesce({denominator}, 0)::DOUBLE "
         'FROM suggestions WHERE "timestamp" >= $start AND "timestamp" < $end GROUP BY 1 ORDER BY 1',
         params=window,
     ).fetchall()

@@ -127,7 +127,7 @@ def test_non_ratio_metrics_have_no_developer_sums(two_developers: Lake) -> None:
 def test_experiment_engine_uses_the_catalogue(two_developers: Lake) -> None:
     from codex_metrics.experiments import metric_source
 
-    assert metric_source.uses_catalogue("persistence_rate_10m")
+    assert metric_source.metric_info("persistence_rate_10m").higher_is_better
     rel = metric_source.developer_sums(
         two_developers.connect(), "acceptance_rate_by_count", start=at(MONDAY, 0), end=at(TUE, 0)
     )

@@ -33,7 +33,7 @@ from codex_metrics.experiments.lake_stats import (
     eval_delta,
     metric_statistics,
 )
-from codex_metrics.experiments.metric_source import metric_info, uses_catalogue
+from codex_metrics.experiments.metric_source import metric_info
 from codex_metrics.experiments.mixed import mixed_model_effect
 from codex_metrics.experiments.multiple_testing import benjamini_hochberg, holm
 from codex_metrics.experiments.results import (
@@ -183,7 +183,6 @@ def _analyse_metric(
         comparison.absolute.p_value,
         cuped_applied=applied,
         variance_reduction=reduction,
-        source="catalogue" if uses_catalogue(name) else "fallback",
         status=comparison.absolute.status,
         message=comparison.absolute.message,
         alpha=options.alpha,

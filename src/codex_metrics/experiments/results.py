@@ -87,7 +87,6 @@ class MetricResult:
         guardrail_outcome: pass, fail or inconclusive (guardrails only).
         bootstrap: Poisson bootstrap of the absolute lift (option).
         mixed: random-effects model (option).
-        source: ``catalogue`` or ``fallback`` (where the per-developer sums came from).
         status: OK, or why the numbers are missing.
         message: plain words.
         alpha: level the adjusted p-value is compared with.
@@ -106,7 +105,6 @@ class MetricResult:
     guardrail_outcome: GuardrailOutcome | None = None
     bootstrap: BootstrapResult | None = None
     mixed: MixedResult | None = None
-    source: str = "catalogue"
     status: Status = Status.OK
     message: str = "computed"
     alpha: float = 0.05
