@@ -29,7 +29,7 @@ RUN_ONE = """
 import json, multiprocessing, os, sys, threading, time
 from codex_metrics.lake import Lake
 from codex_metrics.telemetry.scenarios import build_config
-from codex_metrics.telemetry.simulator import simulate_parallel, auto_workers
+from codex_metrics.telemetry.parallel import simulate_parallel, auto_workers
 
 def rss_kb(pid):
     try:

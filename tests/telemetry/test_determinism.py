@@ -105,7 +105,7 @@ def test_a_new_run_replaces_the_simulated_world(single: Lake, tmp_path: Path) ->
 
 
 def test_parallel_workers_produce_the_single_run(single: Lake, tmp_path: Path) -> None:
-    from codex_metrics.telemetry.simulator import simulate_parallel
+    from codex_metrics.telemetry.parallel import simulate_parallel
 
     lake = Lake.open(tmp_path / "parallel")
     cfg = build_config("ab_test", developers=700, days=9, seed=5, overrides={"ab.pre_days": 3})

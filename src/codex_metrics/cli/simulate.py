@@ -14,6 +14,7 @@ from codex_metrics.cli.options import LakeOption, settings_for
 from codex_metrics.cli.output import console
 from codex_metrics.errors import ParameterError
 from codex_metrics.lake import Lake
+from codex_metrics.telemetry.parallel import auto_workers, simulate_parallel
 from codex_metrics.telemetry.scenarios import (
     DEFAULT_START,
     SCENARIOS,
@@ -21,7 +22,6 @@ from codex_metrics.telemetry.scenarios import (
     load_overrides_file,
     parse_set_options,
 )
-from codex_metrics.telemetry.simulator import auto_workers, simulate_parallel
 from codex_metrics.telemetry.simulator import simulate as run_simulation
 from codex_metrics.telemetry.summary import summarize_simulation
 

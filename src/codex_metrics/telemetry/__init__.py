@@ -28,7 +28,7 @@ _SIMULATOR_NAMES = ("SimulationResult", "simulate", "simulate_parallel")
 def __getattr__(name: str) -> object:
     # The simulator imports the lake, which imports this package's schema: load it on first use.
     if name in _SIMULATOR_NAMES:
-        from codex_metrics.telemetry import simulator
+        from codex_metrics.telemetry import parallel, simulator
 
-        return getattr(simulator, name)
+        return getattr(parallel if name == "simulate_parallel" else simulator, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

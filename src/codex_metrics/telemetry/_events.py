@@ -161,7 +161,7 @@ def generate_block_day(
     active = adopted & (rng.random(nd) < pop.active_prob[dev] * ctx.activity_factor)
     counts = np.where(active, rng.poisson(pop.activity[dev]), 0)
     local, seq = expand(counts)
-    n = local.shape[0]
+    n = int(local.shape[0])
     g = dev[local]
     day_us = utc_micros(ctx.day)
 
@@ -402,7 +402,7 @@ def _tasks(
         rng.poisson(cfg["tasks.per_developer_week"] / 5.0 * ctx.activity_factor, nd)
     )
     local, seq = expand(counts)
-    n = local.shape[0]
+    n = int(local.shape[0])
     g = dev[local]
     with_ai = adopted[local] & (rng.random(n) < pop.ai_task_share[g])
     agent = with_ai & np.isin(pop.persona[g], [0, 3]) & (rng.random(n) < 0.15)
@@ -472,7 +472,7 @@ def _surveys(
     nd = dev.shape[0]
     local = np.flatnonzero(adopted & (rng.random(nd) < cfg["surveys.response_rate"]))
     g = dev[local]
-    n = local.shape[0]
+    n = int(local.shape[0])
     s = satisfaction_latent(cfg, pop, g, float(ctx.latency_multiplier.max())) + rng.normal(
         0, 0.7, n
     )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import queue
 import threading
 import time
@@ -20,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -35,16 +33,10 @@ from codex_metrics.telemetry._events import (
     DayContext,
     Models,
     TruthSums,
-    dictionary,
     generate_block_day,
-    speedup,
-    timestamps,
-    utc_micros,
 )
+from codex_metrics.telemetry._run_tables import team_rows, truth_part, whole_tables
 from codex_metrics.telemetry.personas import (
-    EXPERIENCE_MEAN_YEARS,
-    NEVER,
-    PERSONAS,
     Population,
     draw_population,
 )
@@ -52,19 +44,11 @@ from codex_metrics.telemetry.rollup import rollup_usage_daily_codes
 from codex_metrics.telemetry.scenarios import SimulationConfig
 from codex_metrics.telemetry.truth import write_part
 
-__all__ = [
-    "SOURCE",
-    "SimulationResult",
-    "run_id_for",
-    "auto_workers",
-    "simulate",
-    "simulate_parallel",
-]
+__all__ = ["SOURCE", "SimulationResult", "run_id_for", "simulate"]
 
 SOURCE = "simulator"
 BLOCK_SIZE = 2048
 SAMPLE_ROWS = 1000
-EXPERIMENT_ID = "exp-model-b-vs-a"
 DAY_TABLES = ("suggestions", "usage_daily", "typing", "tasks", "surveys", "team_members")
 WHOLE_TABLES = ("developers", "seats", "experiments", "assignments")
 ProgressCallback = Callable[[int, int], None]
@@ -154,222 +138,6 @@ def _also_replace(run_id: str, partition: tuple[int, int]) -> Callable[[FileRef]
     return predicate
 
 
-def _team_rows(
-    cfg: SimulationConfig, pop: Population, dev: np.ndarray, d: int, ids: list[str]
-) -> pa.Table:
-    local = np.arange(dev.shape[0])
-    primary = np.where(pop.team_switch_day[dev] <= d, pop.switch_team[dev], pop.team[dev])
-    second = pop.second_team[dev]
-    has_second = (second >= 0) & (second != primary)
-    rows = np.concatenate([local, local[has_second]])
-    team = np.concatenate([primary, second[has_second]])
-    teams_per_org = max(cfg.developers // (cfg.integer("orgs") * 8), 1)
-    org = team // teams_per_org
-    names = (
-        pa.array(
-            [
-                f"team-{t // teams_per_org:03d}-{t % teams_per_org:03d}"
-                for t in range(int(team.max()) + 1)
-            ]
-        )
-        if team.size
-        else pa.array([], pa.string())
-    )
-    return pa.table(
-        {
-            "developer_id": dictionary(rows, ids),
-            "team": pa.DictionaryArray.from_arrays(pa.array(team.astype(np.int32)), names),
-            "org": dictionary(org, [f"org-{i:03d}" for i in range(cfg.integer("orgs"))]),
-        }
-    )
-
-
-def _whole_tables(
-    cfg: SimulationConfig,
-    pop: Population,
-    dev: np.ndarray,
-    last_us: np.ndarray,
-    arms: np.ndarray | None,
-    first: bool,
-) -> dict[str, pa.Table]:
-    ids = pop.developer_ids(dev)
-    start_us = utc_micros(cfg.start)
-    day_us = 86_400_000_000
-    orgs = [f"org-{i:03d}" for i in range(cfg.integer("orgs"))]
-    adopted, churned = pop.adopted_day[dev], pop.churned_day[dev]
-    ever = adopted < NEVER
-    exp = pop.experience_years[dev]
-    level = np.where(exp < 3, 0, np.where(exp <= 8, 1, 2))
-    out = {
-        "developers": pa.table(
-            {
-                "developer_id": ids,
-                "org": dictionary(pop.org[dev], orgs),
-                "experience_years": np.round(exp, 2),
-                "experience_level": dictionary(level, ["junior", "mid", "senior"]),
-                "primary_language": dictionary(pop.language[dev], _languages()),
-                "editor": dictionary(pop.editor[dev], _editors()),
-                "plan": dictionary(
-                    pop.plan_enterprise[dev].astype(np.int8), ["business", "enterprise"]
-                ),
-                "adopted_at": pa.array(
-                    np.where(ever, start_us + adopted * day_us, 0), mask=~ever
-                ).cast(pa.timestamp("us", tz="UTC")),
-                "churned_at": pa.array(
-                    np.where(churned < NEVER, start_us + churned * day_us, 0), mask=churned >= NEVER
-                ).cast(pa.timestamp("us", tz="UTC")),
-                "persona": dictionary(pop.persona[dev], [p.name for p in PERSONAS]),
-            }
-        )
-    }
-    # Seats: every adopter, and a fifth of the others (bought but never used).
-    # Per-developer draws from one stream over everybody, so partitions agree with a single run.
-    rng = np.random.default_rng([cfg.seed, 7])
-    seat_u, lead_days, unused_days = (
-        rng.random(pop.size)[dev],
-        rng.integers(0, 30, pop.size)[dev],
-        rng.integers(0, 90, pop.size)[dev],
-    )
-    seated = ever | (seat_u < 0.2)
-    assigned = np.where(
-        ever,
-        np.minimum(adopted, 0) * day_us + start_us - lead_days * day_us,
-        start_us - unused_days * day_us,
-    )
-    out["seats"] = pa.table(
-        {
-            "developer_id": pa.array(ids).filter(pa.array(seated)),
-            "org": dictionary(pop.org[dev][seated], orgs),
-            "assigned_at": timestamps(assigned[seated]),
-            "last_activity_at": pa.array(last_us[seated], mask=last_us[seated] < 0).cast(
-                pa.timestamp("us", tz="UTC")
-            ),
-            "plan": dictionary(
-                pop.plan_enterprise[dev][seated].astype(np.int8), ["business", "enterprise"]
-            ),
-        }
-    )
-    if arms is not None:
-        in_exp = arms[dev] >= 0
-        arm = arms[dev]
-        logged = in_exp.copy()
-        bug = cfg["ab.srm_bug"]
-        if bug > 0:
-            lost = np.random.default_rng([cfg.seed, 8]).random(pop.size)[dev] < bug
-            logged &= ~((arm == 1) & lost)
-        exp_start = start_us + cfg.integer("ab.pre_days") * day_us
-        out["assignments"] = pa.table(
-            {
-                "experiment_id": pa.array([EXPERIMENT_ID] * int(logged.sum()), pa.string()),
-                "developer_id": pa.array(ids).filter(pa.array(logged)),
-                "arm": dictionary(arm[logged], ["A", "B"]),
-                "assigned_at": timestamps(np.full(int(logged.sum()), exp_start)),
-            }
-        )
-        if first:
-            out["experiments"] = _experiment_row(cfg, int((arms >= 0).sum()))
-    return out
-
-
-def _experiment_row(cfg: SimulationConfig, planned: int) -> pa.Table:
-    day_us = 86_400_000_000
-    start_us = utc_micros(cfg.start)
-    w = cfg["ab.weight_b"]
-    return pa.table(
-        {
-            "experiment_id": [EXPERIMENT_ID],
-            "description": [f"{cfg.text('ab.model_b')} vs {cfg.text('ab.model_a')} (simulated)"],
-            "arms": [
-                [
-                    {"arm": "A", "model_version": cfg.text("ab.model_a"), "weight": 1 - w},
-                    {"arm": "B", "model_version": cfg.text("ab.model_b"), "weight": w},
-                ]
-            ],
-            "pre_period_start": timestamps(np.array([start_us])),
-            "start": timestamps(np.array([start_us + cfg.integer("ab.pre_days") * day_us])),
-            "end": timestamps(np.array([start_us + cfg.days * day_us])),
-            "primary_metrics": [["acceptance_rate_by_count"]],
-            "guardrail_metrics": [
-                [
-                    {"metric": "latency_mean_ms", "margin": 0.05},
-                    {"metric": "error_rate", "margin": 0.10},
-                ]
-            ],
-            "secondary_metrics": [
-                [
-                    "acceptance_rate_by_lines",
-                    "edit_distance_mean",
-                    "persistence_rate_10m",
-                    "post_accept_failure_rate",
-                ]
-            ],
-            "planned_developers": [planned],
-        }
-    )
-
-
-def _languages() -> tuple[str, ...]:
-    from codex_metrics.telemetry.schema import LANGUAGES
-
-    return LANGUAGES
-
-
-def _editors() -> tuple[str, ...]:
-    from codex_metrics.telemetry.schema import EDITORS
-
-    return EDITORS
-
-
-def _truth_part(
-    cfg: SimulationConfig, pop: Population, mine: np.ndarray, run_id: str, sums: TruthSums
-) -> dict[str, Any]:
-    ids = np.array(pop.developer_ids(mine), dtype=object)
-    members = {p.name: sorted(ids[pop.persona[mine] == k].tolist()) for k, p in enumerate(PERSONAS)}
-    exp = pop.experience_years[mine]
-    adopter = pop.adopted_day[mine] < NEVER
-    levels = {
-        "junior (1 y)": 1.0,
-        "mid (5 y)": 5.0,
-        "mean (7 y)": EXPERIENCE_MEAN_YEARS,
-        "senior (15 y)": 15.0,
-    }
-    part: dict[str, Any] = {
-        "run_id": run_id,
-        "scenario": cfg.scenario,
-        "developers": cfg.developers,
-        "days": cfg.days,
-        "seed": cfg.seed,
-        "start": cfg.start.isoformat(),
-        "parameters": dict(cfg.items()),
-        "personas": [p.name for p in PERSONAS],
-        "persona_definitions": {
-            p.name: {
-                "share": p.share,
-                "activity": p.activity,
-                "accept_logit": p.accept_logit,
-                "chat_share": p.chat_share,
-            }
-            for p in PERSONAS
-        },
-        "persona_members": members,
-        "sums": sums.values,
-        "tasks": {
-            "ai_speedup_by_experience": {
-                k: float(speedup(cfg, np.array([v]))[0]) for k, v in levels.items()
-            },
-            "speedup_per_year": cfg["tasks.speedup_per_year"],
-        },
-    }
-    if cfg.scenario == "rollout":
-        part["experience_sums"] = {
-            "adopters_sum": float(exp[adopter].sum()),
-            "adopters_n": float(adopter.sum()),
-            "non_adopters_sum": float(exp[~adopter].sum()),
-            "non_adopters_n": float((~adopter).sum()),
-        }
-    return part
-
-
 def simulate(
     lake: Lake,
     cfg: SimulationConfig,
@@ -430,7 +198,7 @@ def simulate(
                     "usage_daily": rollup_usage_daily_codes(out.codes),
                     "typing": out.typing,
                     "tasks": out.tasks,
-                    "team_members": _team_rows(cfg, pop, dev, d, block_ids[b]),
+                    "team_members": team_rows(cfg, pop, dev, d, block_ids[b]),
                 }
                 if out.surveys is not None:
                     tables["surveys"] = out.surveys
@@ -448,7 +216,7 @@ def simulate(
         sink.finish()
         mine = np.concatenate(list(block_devs.values())) if blocks else np.array([], dtype=np.int64)
         if mine.size:
-            for table, data in _whole_tables(
+            for table, data in whole_tables(
                 cfg, pop, mine, last_event[mine], arms, first=i == 0
             ).items():
                 writers[table].write(data)
@@ -459,7 +227,7 @@ def simulate(
             w.abort()
         raise
     truth = write_part(
-        lake.simulator_dir, run_id, partition, _truth_part(cfg, pop, mine, run_id, sums)
+        lake.simulator_dir, run_id, partition, truth_part(cfg, pop, mine, run_id, sums)
     )
     if sample_csv is not None and sample:
         rows_ = pa.concat_tables([s.cast(sample[0].schema) for s in sample])
@@ -538,115 +306,3 @@ def _write_sample(path: Path, table: pa.Table) -> None:
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     pacsv.write_csv(plain, path)
-
-
-def _worker(
-    root: str,
-    cfg: SimulationConfig,
-    partition: tuple[int, int],
-    block_size: int,
-    sample_csv: Path | None,
-    messages: Any,
-) -> None:
-    """Run one partition in a child process, reporting progress and the result on ``messages``."""
-    try:
-        result = simulate(
-            Lake.open(root),
-            cfg,
-            partition=partition,
-            block_size=block_size,
-            sample_csv=sample_csv,
-            on_progress=lambda done, total: messages.put(("progress", partition[0], done, total)),
-        )
-        messages.put(("done", partition[0], result, None))
-    except BaseException as exc:  # reported to the parent, which re-raises
-        messages.put(("error", partition[0], None, exc))
-
-
-def auto_workers(cfg: SimulationConfig, *, block_size: int = BLOCK_SIZE) -> int:
-    """Processes worth starting: one per core, none for runs too small to repay the start-up."""
-    blocks = -(-cfg.developers // block_size)
-    if cfg.developers * cfg.days < 100_000:
-        return 1
-    return max(1, min(os.cpu_count() or 1, blocks))
-
-
-def simulate_parallel(
-    lake: Lake,
-    cfg: SimulationConfig,
-    *,
-    workers: int,
-    block_size: int = BLOCK_SIZE,
-    sample_csv: Path | None = None,
-    on_progress: ProgressCallback | None = None,
-) -> SimulationResult:
-    """Run ``workers`` partitions of ``cfg`` in parallel processes (same rows as one process).
-
-    Each worker is :func:`simulate` with ``partition=(i, workers)``; the truth is complete when
-    the last one finishes. Errors in a worker are re-raised here after every worker stopped.
-    """
-    if workers < 1:
-        raise ParameterError("--workers", f"must be at least 1, got {workers}")
-    if workers == 1:
-        return simulate(
-            lake, cfg, block_size=block_size, sample_csv=sample_csv, on_progress=on_progress
-        )
-    import multiprocessing as mp
-
-    started = time.perf_counter()
-    ctx = mp.get_context("spawn")
-    messages = ctx.Queue()
-    procs = [
-        ctx.Process(
-            target=_worker,
-            args=(
-                str(lake.root),
-                cfg,
-                (i, workers),
-                block_size,
-                sample_csv if i == 0 else None,
-                messages,
-            ),
-            daemon=True,
-        )
-        for i in range(workers)
-    ]
-    for p in procs:
-        p.start()
-    done_steps = [0] * workers
-    total_steps = [0] * workers
-    results: dict[int, SimulationResult] = {}
-    error: BaseException | None = None
-    try:
-        while len(results) < workers and error is None:
-            try:
-                kind, i, *payload = messages.get(timeout=1.0)
-            except queue.Empty:
-                if any(p.exitcode not in (None, 0) for p in procs):
-                    error = RuntimeError("a simulator worker died; see its error output")
-                continue
-            if kind == "progress":
-                done_steps[i], total_steps[i] = payload[0], payload[1]
-                if on_progress is not None and all(total_steps):
-                    on_progress(sum(done_steps), sum(total_steps))
-            elif kind == "done":
-                results[i] = payload[0]
-            else:
-                error = payload[1]
-    finally:
-        if error is not None:
-            for p in procs:
-                p.terminate()
-        for p in procs:
-            p.join()
-    if error is not None:
-        raise error
-    rows: dict[str, int] = {}
-    for r in results.values():
-        for table, n in r.rows.items():
-            rows[table] = rows.get(table, 0) + n
-    truth = next((r.truth_path for r in results.values() if r.truth_path is not None), None)
-    run_id = results[0].run_id
-    return SimulationResult(
-        run_id, cfg.scenario, (0, 1), rows, truth, time.perf_counter() - started
-    )

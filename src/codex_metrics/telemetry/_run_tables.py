@@ -1,0 +1,223 @@
+"""Rows a simulation run writes besides the daily events, and its part of the truth.
+
+Developers, seats and assignments once per developer, team membership per day, the experiment
+once per run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from codex_metrics.telemetry._events import TruthSums, dictionary, speedup, timestamps, utc_micros
+from codex_metrics.telemetry.personas import EXPERIENCE_MEAN_YEARS, NEVER, PERSONAS, Population
+from codex_metrics.telemetry.scenarios import SimulationConfig
+from codex_metrics.telemetry.schema import EDITORS, LANGUAGES
+
+EXPERIMENT_ID = "exp-model-b-vs-a"
+
+
+def team_rows(
+    cfg: SimulationConfig, pop: Population, dev: np.ndarray, d: int, ids: list[str]
+) -> pa.Table:
+    local = np.arange(dev.shape[0])
+    primary = np.where(pop.team_switch_day[dev] <= d, pop.switch_team[dev], pop.team[dev])
+    second = pop.second_team[dev]
+    has_second = (second >= 0) & (second != primary)
+    rows = np.concatenate([local, local[has_second]])
+    team = np.concatenate([primary, second[has_second]])
+    teams_per_org = max(cfg.developers // (cfg.integer("orgs") * 8), 1)
+    org = team // teams_per_org
+    names = (
+        pa.array(
+            [
+                f"team-{t // teams_per_org:03d}-{t % teams_per_org:03d}"
+                for t in range(int(team.max()) + 1)
+            ]
+        )
+        if team.size
+        else pa.array([], pa.string())
+    )
+    return pa.table(
+        {
+            "developer_id": dictionary(rows, ids),
+            "team": pa.DictionaryArray.from_arrays(pa.array(team.astype(np.int32)), names),
+            "org": dictionary(org, [f"org-{i:03d}" for i in range(cfg.integer("orgs"))]),
+        }
+    )
+
+
+def whole_tables(
+    cfg: SimulationConfig,
+    pop: Population,
+    dev: np.ndarray,
+    last_us: np.ndarray,
+    arms: np.ndarray | None,
+    first: bool,
+) -> dict[str, pa.Table]:
+    ids = pop.developer_ids(dev)
+    start_us = utc_micros(cfg.start)
+    day_us = 86_400_000_000
+    orgs = [f"org-{i:03d}" for i in range(cfg.integer("orgs"))]
+    adopted, churned = pop.adopted_day[dev], pop.churned_day[dev]
+    ever = adopted < NEVER
+    exp = pop.experience_years[dev]
+    level = np.where(exp < 3, 0, np.where(exp <= 8, 1, 2))
+    out = {
+        "developers": pa.table(
+            {
+                "developer_id": ids,
+                "org": dictionary(pop.org[dev], orgs),
+                "experience_years": np.round(exp, 2),
+                "experience_level": dictionary(level, ["junior", "mid", "senior"]),
+                "primary_language": dictionary(pop.language[dev], LANGUAGES),
+                "editor": dictionary(pop.editor[dev], EDITORS),
+                "plan": dictionary(
+                    pop.plan_enterprise[dev].astype(np.int8), ["business", "enterprise"]
+                ),
+                "adopted_at": pa.array(
+                    np.where(ever, start_us + adopted * day_us, 0), mask=~ever
+                ).cast(pa.timestamp("us", tz="UTC")),
+                "churned_at": pa.array(
+                    np.where(churned < NEVER, start_us + churned * day_us, 0), mask=churned >= NEVER
+                ).cast(pa.timestamp("us", tz="UTC")),
+                "persona": dictionary(pop.persona[dev], [p.name for p in PERSONAS]),
+            }
+        )
+    }
+    # Seats: every adopter, and a fifth of the others (bought but never used).
+    # Per-developer draws from one stream over everybody, so partitions agree with a single run.
+    rng = np.random.default_rng([cfg.seed, 7])
+    seat_u, lead_days, unused_days = (
+        rng.random(pop.size)[dev],
+        rng.integers(0, 30, pop.size)[dev],
+        rng.integers(0, 90, pop.size)[dev],
+    )
+    seated = ever | (seat_u < 0.2)
+    assigned = np.where(
+        ever,
+        np.minimum(adopted, 0) * day_us + start_us - lead_days * day_us,
+        start_us - unused_days * day_us,
+    )
+    out["seats"] = pa.table(
+        {
+            "developer_id": pa.array(ids).filter(pa.array(seated)),
+            "org": dictionary(pop.org[dev][seated], orgs),
+            "assigned_at": timestamps(assigned[seated]),
+            "last_activity_at": pa.array(last_us[seated], mask=last_us[seated] < 0).cast(
+                pa.timestamp("us", tz="UTC")
+            ),
+            "plan": dictionary(
+                pop.plan_enterprise[dev][seated].astype(np.int8), ["business", "enterprise"]
+            ),
+        }
+    )
+    if arms is not None:
+        in_exp = arms[dev] >= 0
+        arm = arms[dev]
+        logged = in_exp.copy()
+        bug = cfg["ab.srm_bug"]
+        if bug > 0:
+            lost = np.random.default_rng([cfg.seed, 8]).random(pop.size)[dev] < bug
+            logged &= ~((arm == 1) & lost)
+        exp_start = start_us + cfg.integer("ab.pre_days") * day_us
+        out["assignments"] = pa.table(
+            {
+                "experiment_id": pa.array([EXPERIMENT_ID] * int(logged.sum()), pa.string()),
+                "developer_id": pa.array(ids).filter(pa.array(logged)),
+                "arm": dictionary(arm[logged], ["A", "B"]),
+                "assigned_at": timestamps(np.full(int(logged.sum()), exp_start)),
+            }
+        )
+        if first:
+            out["experiments"] = experiment_row(cfg, int((arms >= 0).sum()))
+    return out
+
+
+def experiment_row(cfg: SimulationConfig, planned: int) -> pa.Table:
+    day_us = 86_400_000_000
+    start_us = utc_micros(cfg.start)
+    w = cfg["ab.weight_b"]
+    return pa.table(
+        {
+            "experiment_id": [EXPERIMENT_ID],
+            "description": [f"{cfg.text('ab.model_b')} vs {cfg.text('ab.model_a')} (simulated)"],
+            "arms": [
+                [
+                    {"arm": "A", "model_version": cfg.text("ab.model_a"), "weight": 1 - w},
+                    {"arm": "B", "model_version": cfg.text("ab.model_b"), "weight": w},
+                ]
+            ],
+            "pre_period_start": timestamps(np.array([start_us])),
+            "start": timestamps(np.array([start_us + cfg.integer("ab.pre_days") * day_us])),
+            "end": timestamps(np.array([start_us + cfg.days * day_us])),
+            "primary_metrics": [["acceptance_rate_by_count"]],
+            "guardrail_metrics": [
+                [
+                    {"metric": "latency_mean_ms", "margin": 0.05},
+                    {"metric": "error_rate", "margin": 0.10},
+                ]
+            ],
+            "secondary_metrics": [
+                [
+                    "acceptance_rate_by_lines",
+                    "edit_distance_mean",
+                    "persistence_rate_10m",
+                    "post_accept_failure_rate",
+                ]
+            ],
+            "planned_developers": [planned],
+        }
+    )
+
+
+def truth_part(
+    cfg: SimulationConfig, pop: Population, mine: np.ndarray, run_id: str, sums: TruthSums
+) -> dict[str, Any]:
+    ids = np.array(pop.developer_ids(mine), dtype=object)
+    members = {p.name: sorted(ids[pop.persona[mine] == k].tolist()) for k, p in enumerate(PERSONAS)}
+    exp = pop.experience_years[mine]
+    adopter = pop.adopted_day[mine] < NEVER
+    levels = {
+        "junior (1 y)": 1.0,
+        "mid (5 y)": 5.0,
+        "mean (7 y)": EXPERIENCE_MEAN_YEARS,
+        "senior (15 y)": 15.0,
+    }
+    part: dict[str, Any] = {
+        "run_id": run_id,
+        "scenario": cfg.scenario,
+        "developers": cfg.developers,
+        "days": cfg.days,
+        "seed": cfg.seed,
+        "start": cfg.start.isoformat(),
+        "parameters": dict(cfg.items()),
+        "personas": [p.name for p in PERSONAS],
+        "persona_definitions": {
+            p.name: {
+                "share": p.share,
+                "activity": p.activity,
+                "accept_logit": p.accept_logit,
+                "chat_share": p.chat_share,
+            }
+            for p in PERSONAS
+        },
+        "persona_members": members,
+        "sums": sums.values,
+        "tasks": {
+            "ai_speedup_by_experience": {
+                k: float(speedup(cfg, np.array([v]))[0]) for k, v in levels.items()
+            },
+            "speedup_per_year": cfg["tasks.speedup_per_year"],
+        },
+    }
+    if cfg.scenario == "rollout":
+        part["experience_sums"] = {
+            "adopters_sum": float(exp[adopter].sum()),
+            "adopters_n": float(adopter.sum()),
+            "non_adopters_sum": float(exp[~adopter].sum()),
+            "non_adopters_n": float((~adopter).sum()),
+        }
+    return part
