@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from codex_metrics.telemetry._events import TruthSums, dictionary, speedup, timestamps, utc_micros
+from codex_metrics.telemetry._activity import speedup
+from codex_metrics.telemetry._events import TruthSums, dictionary, timestamps, utc_micros
 from codex_metrics.telemetry.personas import EXPERIENCE_MEAN_YEARS, NEVER, PERSONAS, Population
 from codex_metrics.telemetry.scenarios import SimulationConfig
 from codex_metrics.telemetry.schema import EDITORS, LANGUAGES

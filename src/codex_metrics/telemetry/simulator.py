@@ -26,6 +26,7 @@ import pyarrow.csv as pacsv
 
 from codex_metrics.errors import ParameterError
 from codex_metrics.lake import FileRef, Lake, TableWriter
+from codex_metrics.telemetry._activity import generate_activity
 from codex_metrics.telemetry._events import (
     BASELINE_MODEL_ACCEPT,
     BASELINE_MODEL_LATENCY,
@@ -196,12 +197,9 @@ def simulate(
                 tables = {
                     "suggestions": out.suggestions,
                     "usage_daily": rollup_usage_daily_codes(out.codes),
-                    "typing": out.typing,
-                    "tasks": out.tasks,
                     "team_members": team_rows(cfg, pop, dev, d, block_ids[b]),
+                    **generate_activity(cfg, pop, dev, b, ctx, block_ids[b]),
                 }
-                if out.surveys is not None:
-                    tables["surveys"] = out.surveys
                 sink.put(tables, ctx.day)
                 if sample_csv is not None and sample_rows < SAMPLE_ROWS:
                     take = out.suggestions.slice(0, SAMPLE_ROWS - sample_rows)
