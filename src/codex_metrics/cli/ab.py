@@ -9,7 +9,6 @@ from typing import Annotated
 
 import duckdb
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from codex_metrics.cli.options import (
@@ -22,6 +21,7 @@ from codex_metrics.cli.options import (
     parse_day,
     settings_for,
 )
+from codex_metrics.cli.output import console
 from codex_metrics.errors import ParameterError
 from codex_metrics.experiments import (
     AnalysisOptions,
@@ -111,7 +111,7 @@ def list_cmd(lake: LakeOption = None, output_format: FormatOption = "table") -> 
         period = f"{d.start:%Y-%m-%d} – {d.end:%Y-%m-%d}" if d.end else f"since {d.start:%Y-%m-%d}"
         guards = ", ".join(f"{g.metric} ±{g.margin:.0%}" for g in d.guardrails)
         table.add_row(d.experiment_id, arms, period, ", ".join(d.primary_metrics), guards)
-    Console().print(table)
+    console().print(table)
 
 
 @app.command("analyze")

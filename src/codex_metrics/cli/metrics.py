@@ -25,6 +25,7 @@ from codex_metrics.cli.options import (
     parse_filters,
     settings_for,
 )
+from codex_metrics.cli.output import console
 from codex_metrics.lake import Lake
 from codex_metrics.metrics import (
     MetricResult,
@@ -81,7 +82,7 @@ def list_(
         table.add_column(col)
     for m in metrics:
         table.add_row(m.name, m.family, m.unit, m.basis, m.grain, m.description)
-    Console().print(table)
+    console().print(table)
 
 
 def _table(result: MetricResult) -> Table:
@@ -150,7 +151,7 @@ def show(
     elif output is not None:
         Console(file=output.open("w"), width=200).print(_table(result))
     else:
-        Console().print(_table(result))
+        console().print(_table(result))
 
 
 @app.command("docs")
