@@ -214,3 +214,31 @@ def test_a_metric_the_lake_cannot_compute_is_a_row_not_a_crash(tmp_path):
     assert next(m for m in report.metrics if m.metric == "edit_distance_mean").status is Status.OK
     assert "no_such_metric" in render_markdown(report)
     assert json.loads(render_json(report))["metrics"][-2]["status"] == "metric_unavailable"
+
+
+def test_the_one_scan_prefetch_changes_no_number(ab_lake, report, monkeypatch):
+    """The report reads every metric and window in one scan; metric by metric gives the same."""
+    from codex_metrics.experiments import analysis
+
+    lake, _ = ab_lake
+    monkeypatch.setattr(analysis, "prefetch", lambda *args, **kwargs: False)
+    con = lake.connect()
+    one_by_one = analyze_experiment(con, experiment_id(con))
+    for a, b in zip(report.metrics, one_by_one.metrics, strict=True):
+        assert a.metric == b.metric
+        for field in ("estimate", "se", "ci_low", "ci_high", "p_value"):
+            assert math.isclose(
+                getattr(a.comparison.absolute, field),
+                getattr(b.comparison.absolute, field),
+                rel_tol=1e-9,
+                abs_tol=1e-12,
+            ), (a.metric, field)
+
+
+def test_prefetch_is_used_by_the_report(ab_lake):
+    from codex_metrics.experiments import metric_source
+
+    lake, _ = ab_lake
+    con = lake.connect()
+    analyze_experiment(con, experiment_id(con))
+    assert len(metric_source._PREFETCHED.get(con, {})) >= 7

@@ -31,9 +31,10 @@ from codex_metrics.experiments.lake_stats import (
     assignment_counts,
     developer_arrays,
     eval_delta,
+    experiment_end,
     metric_statistics,
 )
-from codex_metrics.experiments.metric_source import metric_info
+from codex_metrics.experiments.metric_source import metric_exists, metric_info, prefetch
 from codex_metrics.experiments.mixed import mixed_model_effect
 from codex_metrics.experiments.multiple_testing import benjamini_hochberg, holm
 from codex_metrics.experiments.results import (
@@ -261,7 +262,16 @@ def analyze_experiment(
     )
     results: list[MetricResult] = []
     raw_slices: list[tuple[str, str, str, Comparison]] = []
-    for name, role, margin in _roles(design, options.metrics):
+    roles = _roles(design, options.metrics)
+    windows = [(design.start, experiment_end(design))]
+    if (
+        options.cuped
+        and design.pre_period_start is not None
+        and design.pre_period_start < design.start
+    ):
+        windows.append((design.pre_period_start, design.start))
+    prefetch(con, [name for name, _, _ in roles if metric_exists(name)], windows)
+    for name, role, margin in roles:
         result, metric_slices = _analyse_metric(con, design, name, role, margin, options)
         results.append(result)
         raw_slices += [(name, *s) for s in metric_slices]

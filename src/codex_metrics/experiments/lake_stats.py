@@ -47,7 +47,8 @@ SLICE_DIMENSIONS: dict[str, str] = {
 _ids = count()
 
 
-def _end(design: ExperimentDesign) -> datetime:
+def experiment_end(design: ExperimentDesign) -> datetime:
+    """End of the experiment period (now, while it runs)."""
     return design.end or datetime.now(UTC)
 
 
@@ -129,9 +130,9 @@ def assignment_counts(con: duckdb.DuckDBPyConnection, design: ExperimentDesign) 
         [
             *arm_params,
             design.start,
-            _end(design),
+            experiment_end(design),
             design.start,
-            _end(design),
+            experiment_end(design),
             design.experiment_id,
             design.control.name,
         ],
@@ -176,7 +177,7 @@ def _joined_sql(
 ) -> tuple[str, bool]:
     """Register per-developer post (and pre) sums as views; return the joined-units SQL."""
     tag = next(_ids)
-    post = developer_sums(con, metric, start=design.start, end=_end(design))
+    post = developer_sums(con, metric, start=design.start, end=experiment_end(design))
     post.create_view(f"_exp_post_{tag}", replace=True)
     pre_start = design.pre_period_start
     has_pre = pre and pre_start is not None and pre_start < design.start

@@ -14,15 +14,26 @@ catalogue's per-developer sums against hand-written reference SQL for the experi
 
 from __future__ import annotations
 
+import itertools
+import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
 
+from codex_metrics.errors import MetricError
 from codex_metrics.metrics import developer_sums as catalogue_developer_sums
 from codex_metrics.metrics import get_metric
+from codex_metrics.metrics.compute import developer_sums_many
 
-__all__ = ["MetricInfo", "developer_sums", "metric_info"]
+__all__ = ["MetricInfo", "developer_sums", "metric_exists", "metric_info", "prefetch"]
+
+# Per connection: (metric, start, end) -> SQL selecting its sums from a prefetched temp table.
+_PREFETCHED: weakref.WeakKeyDictionary[
+    duckdb.DuckDBPyConnection, dict[tuple[str, datetime, datetime], str]
+] = weakref.WeakKeyDictionary()
+_tables = itertools.count()
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,15 @@ class MetricInfo:
     higher_is_better: bool
     unit: str
     description: str
+
+
+def metric_exists(name: str) -> bool:
+    """Whether the catalogue has a metric called ``name``."""
+    try:
+        get_metric(name)
+    except MetricError:
+        return False
+    return True
 
 
 def metric_info(name: str) -> MetricInfo:
@@ -57,9 +77,41 @@ def developer_sums(
     Raises:
         MetricError: the metric is unknown or not a ratio/mean.
     """
+    cached = _PREFETCHED.get(con, {}).get((name, start, end))
+    if cached is not None:
+        return con.sql(cached)
     rel = catalogue_developer_sums(con, name, start=start, end=end)
     if not isinstance(rel, duckdb.DuckDBPyRelation):
         rel = con.from_arrow(rel)
     return rel.select(
         "developer_id, numerator::DOUBLE AS numerator, denominator::DOUBLE AS denominator"
     )
+
+
+def prefetch(
+    con: duckdb.DuckDBPyConnection,
+    names: Sequence[str],
+    windows: Sequence[tuple[datetime, datetime]],
+) -> bool:
+    """Read every metric's per-developer sums for every window in one scan, for this connection.
+
+    Later :func:`developer_sums` calls on ``con`` with one of these (metric, window) pairs read
+    the small prefetched table instead of scanning the lake again; the numbers are the same.
+
+    Returns:
+        Whether the metrics could share a scan (otherwise nothing changes).
+    """
+    batched = developer_sums_many(con, list(dict.fromkeys(names)), windows=windows)
+    if batched is None:
+        return False
+    rel, index = batched
+    table = f"_exp_prefetched_{next(_tables)}"
+    rel.create(table)
+    cache = _PREFETCHED.setdefault(con, {})
+    for name, i in index.items():
+        for w, (start, end) in enumerate(windows):
+            cache[(name, start, end)] = (
+                f"SELECT developer_id, numerator_{i}::DOUBLE AS numerator, "
+                f"denominator_{i}::DOUBLE AS denominator FROM {table} WHERE \"window\" = {w}"
+            )
+    return True

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import ibis
@@ -19,9 +19,16 @@ import pyarrow as pa
 from codex_metrics.errors import MetricError
 from codex_metrics.lake import Lake
 from codex_metrics.metrics.batch import batchable, build_batch_expression
-from codex_metrics.metrics.catalogue import Metric, get_metric
+from codex_metrics.metrics.catalogue import Metric, Ratio, get_metric
 from codex_metrics.metrics.engines import Engine, open_engine
-from codex_metrics.metrics.query import MetricQuery, build_expression, developer_expression
+from codex_metrics.metrics.query import (
+    TIMESTAMP_COLUMNS,
+    MetricQuery,
+    aggregates,
+    build_expression,
+    developer_expression,
+    frame_for,
+)
 from codex_metrics.metrics.result import MetricResult
 from codex_metrics.telemetry.schema import TABLES
 
@@ -30,6 +37,7 @@ __all__ = [
     "compute_metric",
     "compute_metrics",
     "developer_sums",
+    "developer_sums_many",
     "find_gaps",
     "lake_snapshot",
 ]
@@ -284,3 +292,55 @@ def _empty_rows(query: MetricQuery) -> pa.Table:
     cols["value"] = pa.array([], pa.float64())
     cols["null_reason"] = pa.array([], pa.string())
     return pa.table(cols)
+
+
+def developer_sums_many(
+    con: duckdb.DuckDBPyConnection,
+    metric_names: Sequence[str],
+    *,
+    windows: Sequence[tuple[datetime, datetime]],
+) -> tuple[duckdb.DuckDBPyRelation, dict[str, int]] | None:
+    """Per-developer sums of several ratio metrics over several windows, in one grouped scan.
+
+    The same numbers as calling :func:`developer_sums` for every metric and window, read in one
+    pass over the source: what an experiment report needs (every metric, pre-period and
+    experiment period) costs one scan instead of one per metric and window.
+
+    Only metrics that share one event source with a timestamp (e.g. ``suggestions``) and no
+    metric-specific frame can share the scan; returns ``None`` when the names do not all qualify
+    (the caller then asks :func:`developer_sums` one by one).
+
+    Returns:
+        A lazy relation with ``window`` (index into ``windows``), ``developer_id`` and, for the
+        metric at position ``i`` of the returned mapping, ``numerator_i`` and ``denominator_i``;
+        and the mapping metric name -> ``i``. A developer appears in a window only when they
+        have rows in it, as with :func:`developer_sums`.
+    """
+    entries = [get_metric(n) for n in metric_names]
+    sources = {m.source for m in entries}
+    timestamp = TIMESTAMP_COLUMNS.get(next(iter(sources))) if len(sources) == 1 else None
+    if (
+        not entries
+        or not windows
+        or timestamp is None
+        or any(
+            m.unavailable_reason or m.frame is not None or not isinstance(m.measure, Ratio)
+            for m in entries
+        )
+    ):
+        return None
+    bounds = [(_utc(s), _utc(e)) for s, e in windows]
+    query = MetricQuery(entries[0], start=min(s for s, _ in bounds), end=max(e for _, e in bounds))
+    t = frame_for(query)
+    ts = t[timestamp]
+    label = ibis.cases(*[((ts >= s) & (ts < e), i) for i, (s, e) in enumerate(bounds)])
+    t = t.mutate(window=label).filter(lambda r: r.window.notnull())
+    aggs: dict[str, Any] = {}
+    for i, m in enumerate(entries):
+        sums = aggregates(cast(Ratio, m.measure), t)
+        aggs[f"numerator_{i}"] = sums["numerator"].fill_null(0)
+        aggs[f"denominator_{i}"] = sums["denominator"].fill_null(0)
+    expr = t.group_by(["window", "developer_id"]).aggregate(**aggs)
+    return con.sql(str(ibis.to_sql(expr, dialect="duckdb"))), {
+        m.name: i for i, m in enumerate(entries)
+    }
