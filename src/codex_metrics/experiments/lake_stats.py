@@ -13,6 +13,7 @@ experience level, persona), so every slice is itself a randomised comparison.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import count
@@ -68,6 +69,29 @@ def _units_sql(design: ExperimentDesign) -> str:
     """
 
 
+# Per connection: experiment id -> temp table of its units (developer, arm, slice attributes).
+_UNITS: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, dict[str, str]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def units_table(con: duckdb.DuckDBPyConnection, design: ExperimentDesign) -> str:
+    """A temp table of the experiment's units (developer, arm, slice attributes).
+
+    Built once per connection and reused by every metric: the join of assignments with
+    developers is the same for all of them.
+    """
+    tables = _UNITS.setdefault(con, {})
+    if design.experiment_id not in tables:
+        name = f"_exp_units_{next(_ids)}"
+        con.execute(
+            f"CREATE TEMP TABLE {name} AS {_units_sql(design)}",
+            {"experiment": design.experiment_id},
+        )
+        tables[design.experiment_id] = name
+    return tables[design.experiment_id]
+
+
 @dataclass(frozen=True)
 class AssignmentCounts:
     """Assignment health: who is in which arm, and who should not be.
@@ -91,14 +115,13 @@ class AssignmentCounts:
 def assignment_counts(con: duckdb.DuckDBPyConnection, design: ExperimentDesign) -> AssignmentCounts:
     """Developers per arm and slice, crossovers, and exposure problems (one suggestions scan)."""
     params = {"experiment": design.experiment_id}
-    units = _units_sql(design)
+    units = f"SELECT * FROM {units_table(con, design)}"
     per_dim = " UNION ALL ".join(
         f"SELECT '{name}' AS dim, {name} AS value, arm, count(*) FROM u GROUP BY ALL"
         for name in SLICE_DIMENSIONS
     )
     rows = con.execute(
-        f"WITH u AS ({units}) SELECT 'all', 'all', arm, count(*) FROM u GROUP BY ALL UNION ALL {per_dim}",
-        params,
+        f"WITH u AS ({units}) SELECT 'all', 'all', arm, count(*) FROM u GROUP BY ALL UNION ALL {per_dim}"
     ).fetchall()
     overall: dict[str, int] = {}
     by_slice: dict[tuple[str, str], dict[str, int]] = {}
@@ -190,7 +213,7 @@ def _joined_sql(
         pre_join, xy = "", "0.0 AS x, 0.0 AS y"
     sql = f"""
         SELECT u.*, coalesce(p.numerator, 0) AS m, coalesce(p.denominator, 0) AS d, {xy}
-        FROM ({_units_sql(design)}) u LEFT JOIN _exp_post_{tag} p USING (developer_id) {pre_join}
+        FROM {units_table(con, design)} u LEFT JOIN _exp_post_{tag} p USING (developer_id) {pre_join}
     """
     return sql, has_pre
 
@@ -215,10 +238,7 @@ def metric_statistics(
             f"SELECT '{name}', {name}, arm, {_SUMS} FROM j GROUP BY ALL"
             for name in SLICE_DIMENSIONS
         ]
-    rows = con.execute(
-        f"WITH j AS MATERIALIZED ({joined}) {' UNION ALL '.join(parts)}",
-        {"experiment": design.experiment_id},
-    ).fetchall()
+    rows = con.execute(f"WITH j AS MATERIALIZED ({joined}) {' UNION ALL '.join(parts)}").fetchall()
     overall: dict[str, CupedRatioStats] = {}
     by_slice: dict[tuple[str, str], dict[str, CupedRatioStats]] = {}
     for dim, value, arm, *sums in rows:
@@ -234,10 +254,7 @@ def developer_arrays(
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per-developer (numerator, denominator) arrays per arm, for the bootstrap and mixed model."""
     joined, _ = _joined_sql(con, design, metric, pre=False)
-    cols = con.execute(
-        f"SELECT arm, m, d FROM ({joined}) ORDER BY developer_id",
-        {"experiment": design.experiment_id},
-    ).fetchnumpy()
+    cols = con.execute(f"SELECT arm, m, d FROM ({joined}) ORDER BY developer_id").fetchnumpy()
     arms = np.asarray(cols["arm"], dtype=object)
     return {
         a.name: (
