@@ -20,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 
 from codex_metrics.errors import DataNotFoundError, InputFormatError
+from codex_metrics.evaluation.jsonl import jsonl_records
 from codex_metrics.evaluation.outcomes import Outcome
 from codex_metrics.evaluation.pass_at_k import pass_at_k_table
 
@@ -209,13 +210,7 @@ def read_results(path: Path) -> EvalRun:
     first: dict[str, Any] = {}
     counts: Counter[str] = Counter()
     with path.open(encoding="utf-8") as fh:
-        for number, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                line = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise InputFormatError(path, f"not valid JSON ({exc.msg})", line=number) from None
+        for number, line in jsonl_records(path, fh):
             if not isinstance(line, dict):
                 raise InputFormatError(path, "expected a JSON object", line=number)
             if "sample_index" not in line and isinstance(line.get("task_id"), str):

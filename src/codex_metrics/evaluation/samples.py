@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from codex_metrics.errors import DataNotFoundError, InputFormatError
+from codex_metrics.evaluation.jsonl import jsonl_records
 from codex_metrics.evaluation.tasks import TaskSet
 
 __all__ = ["Sample", "read_samples", "write_samples"]
@@ -116,13 +117,7 @@ def read_samples(path: Path, *, tasks: TaskSet | None = None) -> list[Sample]:
     counts: dict[str, int] = {}
     seen: set[tuple[str, int]] = set()
     with path.open(encoding="utf-8") as fh:
-        for number, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise InputFormatError(path, f"not valid JSON ({exc.msg})", line=number) from None
+        for number, record in jsonl_records(path, fh):
             sample = _sample_from(record, path, number, counts)
             if tasks is not None and sample.task_id not in tasks:
                 raise InputFormatError(

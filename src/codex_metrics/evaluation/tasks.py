@@ -12,13 +12,13 @@ from __future__ import annotations
 import ast
 import gzip
 import importlib.util
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from codex_metrics.errors import DataNotFoundError, InputFormatError
+from codex_metrics.evaluation.jsonl import jsonl_records
 
 __all__ = [
     "BUILTIN_SUITE",
@@ -126,13 +126,7 @@ def _task_from_record(record: Any, path: Path, line: int, suite: str) -> Task:
 def _read_task_lines(path: Path, suite: str, text: str) -> list[Task]:
     tasks: list[Task] = []
     seen: set[str] = set()
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise InputFormatError(path, f"not valid JSON ({exc.msg})", line=number) from None
+    for number, record in jsonl_records(path, text.splitlines()):
         task = _task_from_record(record, path, number, suite)
         if task.task_id in seen:
             raise InputFormatError(
