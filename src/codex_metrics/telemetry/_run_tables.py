@@ -12,7 +12,15 @@ import numpy as np
 import pyarrow as pa
 
 from codex_metrics.telemetry._activity import speedup
-from codex_metrics.telemetry._events import TruthSums, dictionary, timestamps, utc_micros
+from codex_metrics.telemetry._events import (
+    US_PER_DAY,
+    TruthSums,
+    dictionary,
+    org_column,
+    org_names,
+    timestamps,
+    utc_micros,
+)
 from codex_metrics.telemetry.personas import EXPERIENCE_MEAN_YEARS, NEVER, PERSONAS, Population
 from codex_metrics.telemetry.scenarios import SimulationConfig
 from codex_metrics.telemetry.schema import EDITORS, LANGUAGES
@@ -29,7 +37,7 @@ def team_rows(
     has_second = (second >= 0) & (second != primary)
     rows = np.concatenate([local, local[has_second]])
     team = np.concatenate([primary, second[has_second]])
-    teams_per_org = max(cfg.developers // (cfg.integer("orgs") * 8), 1)
+    teams_per_org = pop.teams_per_org
     org = team // teams_per_org
     names = (
         pa.array(
@@ -45,7 +53,7 @@ def team_rows(
         {
             "developer_id": dictionary(rows, ids),
             "team": pa.DictionaryArray.from_arrays(pa.array(team.astype(np.int32)), names),
-            "org": dictionary(org, [f"org-{i:03d}" for i in range(cfg.integer("orgs"))]),
+            "org": org_column(cfg, org),
         }
     )
 
@@ -60,8 +68,8 @@ def whole_tables(
 ) -> dict[str, pa.Table]:
     ids = pop.developer_ids(dev)
     start_us = utc_micros(cfg.start)
-    day_us = 86_400_000_000
-    orgs = [f"org-{i:03d}" for i in range(cfg.integer("orgs"))]
+    day_us = US_PER_DAY
+    orgs = org_names(cfg)
     adopted, churned = pop.adopted_day[dev], pop.churned_day[dev]
     ever = adopted < NEVER
     exp = pop.experience_years[dev]
@@ -138,7 +146,7 @@ def whole_tables(
 
 
 def experiment_row(cfg: SimulationConfig, planned: int) -> pa.Table:
-    day_us = 86_400_000_000
+    day_us = US_PER_DAY
     start_us = utc_micros(cfg.start)
     w = cfg["ab.weight_b"]
     return pa.table(

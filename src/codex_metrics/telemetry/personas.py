@@ -71,6 +71,7 @@ class Population:
     second_team: np.ndarray  # int32, -1 when none
     team_switch_day: np.ndarray  # day index the primary team changes (large: never)
     switch_team: np.ndarray  # int32 team after the switch
+    teams_per_org: int  # team t belongs to org t // teams_per_org
 
     @property
     def size(self) -> int:
@@ -183,6 +184,7 @@ def draw_population(cfg: SimulationConfig) -> Population:
         second_team=second.astype(np.int32),
         team_switch_day=switch_day.astype(np.int64),
         switch_team=switch_team.astype(np.int32),
+        teams_per_org=teams_per_org,
     )
 
 
