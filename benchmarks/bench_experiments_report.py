@@ -31,7 +31,7 @@ from codex_metrics.experiments import AnalysisOptions, analyze_experiment, compa
 from codex_metrics.experiments.design import load_experiment
 from codex_metrics.experiments.lake_stats import metric_statistics
 from codex_metrics.lake import Lake
-from codex_metrics.telemetry.schema import SUGGESTIONS
+from codex_metrics.lake.tables_telemetry import SUGGESTIONS
 
 START = datetime(2025, 3, 3, tzinfo=UTC)
 

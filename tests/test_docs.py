@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codex_metrics.telemetry.schema_docs import render_schema_markdown, render_simulator_markdown
+from codex_metrics.lake.schema_docs import render_schema_markdown
+from codex_metrics.telemetry.simulator_docs import render_simulator_markdown
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

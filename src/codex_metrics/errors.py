@@ -10,8 +10,12 @@ statistics layer returns a result with a stable status code instead.
     CodexMetricsError
     ├── ConfigError                 bad or unreadable settings (config file, environment, option)
     │   └── ParameterError          a parameter out of range or unknown (names the field)
-    ├── LakeError                   the Parquet lake cannot be used as asked
+    ├── LakeError                   the Delta lake cannot be used as asked
     │   ├── LakePathError           the lake path is unusable (a file, not writable, ...)
+    │   ├── LakeFormatError         previous layout, newer schema, or Delta features we cannot read
+    │   ├── LakeBusyError           another process held a lake lock too long
+    │   ├── LakeConflictError       concurrent commits kept conflicting after the retries
+    │   ├── LakeCorruptError        a data file of a snapshot is missing or unreadable
     │   └── SchemaMismatchError     rows do not fit a table's declared schema
     ├── DataNotFoundError           a table, experiment, run or file that is not there
     ├── InputFormatError            an input file is malformed (names file, line and field)
@@ -35,7 +39,11 @@ __all__ = [
     "ConfigError",
     "DataNotFoundError",
     "InputFormatError",
+    "LakeBusyError",
+    "LakeConflictError",
+    "LakeCorruptError",
     "LakeError",
+    "LakeFormatError",
     "LakePathError",
     "MetricError",
     "ParameterError",
@@ -76,6 +84,47 @@ class LakePathError(LakeError):
     def __init__(self, path: Path, message: str) -> None:
         super().__init__(f"lake path {path}: {message}")
         self.path = path
+
+
+class LakeFormatError(LakeError):
+    """The lake or a table is in a format this version cannot use (names the path and the fix)."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+
+
+class LakeBusyError(LakeError):
+    """A lake lock could not be taken in time (another writer or vacuum is running)."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(f"lake {path}: {message}")
+        self.path = path
+
+
+class LakeConflictError(LakeError):
+    """Concurrent writers kept conflicting on a table after the bounded retries."""
+
+    def __init__(self, table: str, message: str) -> None:
+        super().__init__(f"table {table}: {message}")
+        self.table = table
+
+
+class LakeCorruptError(LakeError):
+    """A data file referenced by the snapshot being read is missing or unreadable.
+
+    Attributes:
+        table: the table.
+        file: the file's path, relative to the table's directory.
+    """
+
+    def __init__(self, table: str, file: str, problem: str) -> None:
+        super().__init__(
+            f"table {table}: data file {file} {problem}; run `codex-metrics lake check` to list "
+            "every damaged file, then restore it from a backup or re-run the command that wrote it"
+        )
+        self.table = table
+        self.file = file
 
 
 class SchemaMismatchError(LakeError):

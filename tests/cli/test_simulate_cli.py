@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from codex_metrics.cli.app import app, main
-from codex_metrics.telemetry.schema import SUGGESTIONS
+from codex_metrics.lake.tables_telemetry import SUGGESTIONS
 
 runner = CliRunner()
 

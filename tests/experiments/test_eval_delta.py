@@ -10,7 +10,8 @@ import codex_metrics.telemetry  # noqa: F401
 from codex_metrics.experiments.design import Arm, ExperimentDesign
 from codex_metrics.experiments.lake_stats import eval_delta
 from codex_metrics.lake import Lake
-from codex_metrics.telemetry.schema import EVAL_RESULTS
+from codex_metrics.lake.schema import BOOKKEEPING_COLUMNS
+from codex_metrics.lake.tables_telemetry import EVAL_RESULTS
 
 DESIGN = ExperimentDesign(
     "exp",
@@ -51,7 +52,7 @@ def test_eval_pass_rate_delta_is_paired_by_task(tmp_path):
     }
     n = len(cols["passed"])
     for c in EVAL_RESULTS.columns:
-        if c.name not in cols and c.name not in ("source", "ingested_at", "run_id"):
+        if c.name not in cols and c.name not in BOOKKEEPING_COLUMNS:
             cols[c.name] = pa.nulls(n, c.type)
     lake = Lake.open(tmp_path / "lake")
     lake.write_table("eval_results", pa.table(cols), source="test", scope="evals")

@@ -207,7 +207,9 @@ def test_a_metric_the_lake_cannot_compute_is_a_row_not_a_crash(tmp_path):
         pa.array([["no_such_metric", "edit_distance_mean"]], pa.list_(pa.string())),
     )
     lake.write_table("experiments", row, source="manual", scope="test")
-    report = analyze_experiment(lake.connect(), experiment_id(con), AnalysisOptions(slices=False))
+    # A second source now sits beside the simulated world: read both explicitly.
+    both = lake.connect(sources="all")
+    report = analyze_experiment(both, experiment_id(con), AnalysisOptions(slices=False))
     bad = next(m for m in report.metrics if m.metric == "no_such_metric")
     assert bad.status is Status.METRIC_UNAVAILABLE and "no_such_metric" in bad.message
     assert bad.comparison is None and math.isnan(bad.adjusted_p_value)

@@ -1,4 +1,4 @@
-"""The lake contract: atomic publish, replacement by (source, scope, day), keys, newest wins."""
+"""The lake contract: one commit per write, replacement by (source, scope, day), newest wins."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from codex_metrics.errors import LakePathError, SchemaMismatchError
-from codex_metrics.lake import Lake
+from codex_metrics.lake import SCHEMA_VERSION, Lake
 
 
 def typing_rows(devs: list[str], day: date, chars: int = 100) -> pa.Table:
@@ -51,7 +51,7 @@ def test_rewriting_the_same_input_changes_nothing(tmp_lake: Lake) -> None:
     before = rows(tmp_lake, "typing")
     tmp_lake.write_table("typing", data, source="test", scope="org:a")
     assert rows(tmp_lake, "typing") == before
-    assert len(tmp_lake.files("typing")) == 1
+    assert len(tmp_lake.snapshot().tables["typing"].files) == 1
 
 
 def test_other_scope_and_other_days_are_untouched(tmp_lake: Lake) -> None:
@@ -125,23 +125,26 @@ def test_overlapping_reports_resolve_newest_wins_in_either_order(tmp_lake: Lake)
 
 def test_files_carry_schema_version_and_no_day_column(tmp_lake: Lake) -> None:
     tmp_lake.write_table("typing", typing_rows(["d1"], date(2025, 1, 6)), source="test", scope="s")
-    meta = pq.read_schema(tmp_lake.files("typing")[0].path).metadata
-    assert meta[b"codex_metrics.schema_version"] == b"1"
+    (file,) = tmp_lake.snapshot().tables["typing"].files
+    path = tmp_lake.table_dir("typing") / file.path
+    meta = pq.read_schema(path).metadata
+    assert meta[b"codex_metrics.schema_version"] == str(SCHEMA_VERSION).encode()
     assert meta[b"codex_metrics.table"] == b"typing"
-    assert "day" not in pq.read_schema(tmp_lake.files("typing")[0].path).names
+    assert "day" not in pq.read_schema(path).names
+    assert (file.source, file.scope, file.rows, file.day) == ("test", "s", 1, date(2025, 1, 6))
 
 
-def test_aborted_write_leaves_nothing_visible_and_vacuum_cleans(tmp_lake: Lake) -> None:
+def test_uncommitted_files_are_invisible_and_abort_removes_them(tmp_lake: Lake) -> None:
     tmp_lake.write_table("typing", typing_rows(["old"], date(2025, 1, 6)), source="test", scope="s")
     writer = tmp_lake.writer("typing", source="test", scope="s")
     writer.write(typing_rows(["new"], date(2025, 1, 6)).drop_columns(["day"]), day=date(2025, 1, 6))
     writer.close_day(date(2025, 1, 6))
-    # Staged but not committed: readers still see only the old row.
+    # Written into the table's folder but not committed: readers see only the old row.
+    on_disk = list((tmp_lake.table_dir("typing") / "day=2025-01-06").glob("*.parquet"))
+    assert len(on_disk) == 2
     assert [r[0] for r in rows(tmp_lake, "typing")] == ["old"]
-    staging = list((tmp_lake.root / "_staging").iterdir())
-    assert staging  # the staged file exists, outside every table directory
     writer.abort()
-    assert not any((tmp_lake.root / "_staging").iterdir())
+    assert len(list((tmp_lake.table_dir("typing") / "day=2025-01-06").glob("*.parquet"))) == 1
     assert [r[0] for r in rows(tmp_lake, "typing")] == ["old"]
 
 
@@ -152,7 +155,8 @@ def test_schema_mismatch_names_the_column_and_writes_nothing(tmp_lake: Lake) -> 
     wrong = typing_rows(["d1"], date(2025, 1, 6)).set_column(2, "chars_typed", pa.array(["many"]))
     with pytest.raises(SchemaMismatchError, match="chars_typed"):
         tmp_lake.write_table("typing", wrong, source="test", scope="s")
-    assert tmp_lake.files("typing") == []
+    assert tmp_lake.snapshot().tables["typing"].files == ()
+    assert not list(tmp_lake.table_dir("typing").rglob("*.parquet"))
 
 
 def test_unusable_lake_paths(tmp_path: Path) -> None:
@@ -189,7 +193,8 @@ def test_info_reports_rows_days_and_sources(tmp_lake: Lake) -> None:
     )
     tmp_lake.write_table("typing", typing_rows(["d3"], date(2025, 1, 9)), source="other", scope="s")
     info = {i.name: i for i in tmp_lake.info()}["typing"]
-    assert (info.rows, info.files, info.first_day, info.last_day) == (
+    assert (info.version, info.rows, info.files, info.first_day, info.last_day) == (
+        2,
         3,
         2,
         date(2025, 1, 6),

@@ -51,7 +51,9 @@ SLICED: list[tuple[str, dict[str, Any]]] = [
 
 @pytest.fixture(scope="module")
 def engines(parity_lake: Lake, spark: Any) -> tuple[DuckDBEngine, SparkEngine]:
-    return DuckDBEngine(parity_lake), SparkEngine(parity_lake, spark)
+    # The traps are another source beside the simulated world: read both (--source all).
+    snapshot = parity_lake.snapshot(sources="all")
+    return DuckDBEngine(snapshot), SparkEngine(snapshot, spark)
 
 
 def test_parity_lake_has_the_traps(

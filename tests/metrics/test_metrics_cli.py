@@ -69,7 +69,10 @@ def test_show_json_is_the_envelope(small_lake: Lake) -> None:
     doc = json.loads(result.output)
     assert set(doc) == {"metric", "status", "reason", "query", "rows", "gaps", "metadata"}
     assert doc["gaps"] == ["2025-03-02"]
-    assert doc["metadata"]["engine"] == "duckdb" and len(doc["metadata"]["lake_snapshot"]) == 16
+    assert doc["metadata"]["engine"] == "duckdb"
+    snap = doc["metadata"]["lake_snapshot"]
+    assert snap["versions"] == {"suggestions": 1} and len(snap["hash"]) == 12
+    assert doc["metadata"]["sources"] == ["test"]
     values = {r["language"]: r["value"] for r in doc["rows"] if r["null_reason"] is None}
     assert values == {"go": 0.0, "python": 0.5}
 

@@ -30,7 +30,9 @@ def snapshot(lake: Lake) -> dict[str, list[tuple]]:
     con = lake.connect()
     out = {}
     for t in TABLES:
-        cols = [r[0] for r in con.execute(f"DESCRIBE {t}").fetchall() if r[0] != "ingested_at"]
+        # ingested_at is the write time; scope names the partition that wrote the row.
+        skip = ("ingested_at", "scope")
+        cols = [r[0] for r in con.execute(f"DESCRIBE {t}").fetchall() if r[0] not in skip]
         quoted = ", ".join(f'"{c}"' for c in cols)
         out[t] = con.execute(f"SELECT {quoted} FROM {t} ORDER BY ALL").fetchall()
     return out

@@ -12,14 +12,16 @@ import typer
 from rich.table import Table
 
 from codex_metrics.cli.options import (
+    AsOfOption,
     FormatOption,
     LakeOption,
     OutputOption,
     SinceOption,
+    SourceOption,
     UntilOption,
+    open_snapshot,
     parse_choice,
     parse_day,
-    settings_for,
 )
 from codex_metrics.cli.output import console
 from codex_metrics.errors import ParameterError
@@ -37,7 +39,6 @@ from codex_metrics.experiments import (
     window_values,
 )
 from codex_metrics.experiments.sufficient_stats import RatioStats
-from codex_metrics.lake import Lake
 
 app = typer.Typer(
     help="Analyse A/B experiments between model versions.\n\n"
@@ -50,8 +51,10 @@ MetricOption = Annotated[
 ]
 
 
-def _connect(lake: Path | None) -> duckdb.DuckDBPyConnection:
-    return Lake.open(settings_for(lake=lake).lake_path, create=False).connect()
+def _connect(
+    lake: Path | None, source: str | None = None, as_of: str | None = None
+) -> duckdb.DuckDBPyConnection:
+    return open_snapshot(lake, source=source, as_of=as_of).connect()
 
 
 def _emit(text: str, output: Path | None) -> None:
@@ -77,13 +80,18 @@ def _window(
 
 
 @app.command("list")
-def list_cmd(lake: LakeOption = None, output_format: FormatOption = "table") -> None:
+def list_cmd(
+    lake: LakeOption = None,
+    output_format: FormatOption = "table",
+    source: SourceOption = None,
+    as_of: AsOfOption = None,
+) -> None:
     """Experiments in the lake with their arms, period and metrics.
 
     Example: codex-metrics ab list --format json
     """
     parse_choice(output_format, "--format", ("table", "json"))
-    designs = list_experiments(_connect(lake))
+    designs = list_experiments(_connect(lake, source, as_of))
     if output_format == "json":
         rows = [
             {
@@ -139,6 +147,8 @@ def analyze_cmd(
         str, typer.Option("--format", help="Output format: markdown, html or json.")
     ] = "markdown",
     output: OutputOption = None,
+    source: SourceOption = None,
+    as_of: AsOfOption = None,
     lake: LakeOption = None,
 ) -> None:
     """Report on an experiment: health, metrics, lifts, verdict.
@@ -156,7 +166,7 @@ def analyze_cmd(
         relative_ci="fieller" if fieller else "delta",
         metrics=tuple(metric) if metric else None,
     )
-    report = analyze_experiment(_connect(lake), experiment, options)
+    report = analyze_experiment(_connect(lake, source, as_of), experiment, options)
     render = {"markdown": render_markdown, "html": render_html, "json": render_json}[output_format]
     _emit(render(report), output)
 
@@ -176,13 +186,15 @@ def power_cmd(
     alpha: Annotated[float, typer.Option("--alpha", help="Significance level.")] = 0.05,
     since: SinceOption = None,
     until: UntilOption = None,
+    source: SourceOption = None,
+    as_of: AsOfOption = None,
     lake: LakeOption = None,
 ) -> None:
     """Developers needed (or power reached) for a planned test, from the lake's variance.
 
     Example: codex-metrics ab power --metric acceptance_rate_by_count --mde 0.02 --power 0.9
     """
-    con = _connect(lake)
+    con = _connect(lake, source, as_of)
     start, end = _window(con, since, until)
     baseline = RatioStats.from_arrays(*window_values(con, metric, start=start, end=end))
     common = {
@@ -210,13 +222,15 @@ def aa_check_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     since: SinceOption = None,
     until: UntilOption = None,
+    source: SourceOption = None,
+    as_of: AsOfOption = None,
     lake: LakeOption = None,
 ) -> None:
     """A/A simulation on the lake's own developers: the false-positive rate of the test.
 
     Example: codex-metrics ab aa-check --metric acceptance_rate_by_count --replicates 2000
     """
-    con = _connect(lake)
+    con = _connect(lake, source, as_of)
     start, end = _window(con, since, until)
     result = aa_false_positive_rate(
         *window_values(con, metric, start=start, end=end),

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from codex_metrics.cli.options import (
+    AsOfOption,
     ByOption,
     EngineOption,
     FilterOption,
@@ -19,14 +20,15 @@ from codex_metrics.cli.options import (
     LakeOption,
     OutputOption,
     SinceOption,
+    SourceOption,
     UntilOption,
+    open_snapshot,
     parse_choice,
     parse_day,
     parse_filters,
     settings_for,
 )
 from codex_metrics.cli.output import console
-from codex_metrics.lake import Lake
 from codex_metrics.metrics import (
     MetricResult,
     compute_metric,
@@ -111,7 +113,12 @@ def _caption(result: MetricResult) -> str:
     if result.status != "ok":
         return f"unavailable: {result.reason}"
     gaps = ", ".join(d.isoformat() for d in result.gaps) or "none"
-    return f"engine {result.engine}; gaps (days without data): {gaps}"
+    snap = result.lake_snapshot
+    sources = ", ".join(snap.get("sources", [])) or "none"
+    return (
+        f"engine {result.engine}; sources: {sources}; lake snapshot {snap.get('hash', '-')}; "
+        f"gaps (days without data): {gaps}"
+    )
 
 
 @app.command("show")
@@ -125,6 +132,8 @@ def show(
     output_format: FormatOption = "table",
     output: OutputOption = None,
     engine: EngineOption = None,
+    source: SourceOption = None,
+    as_of: AsOfOption = None,
     lake: LakeOption = None,
 ) -> None:
     """Compute one metric and print the result envelope (rows, null reasons, gaps, metadata).
@@ -136,7 +145,7 @@ def show(
     settings = settings_for(lake=lake, engine=engine)
     result = compute_metric(
         name,
-        Lake.open(settings.lake_path, create=False),
+        open_snapshot(lake, source=source, as_of=as_of),
         since=parse_day(since, "--since"),
         until=parse_day(until, "--until"),
         grain=grain,

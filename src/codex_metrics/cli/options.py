@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from codex_metrics.config import Settings, load_settings
 from codex_metrics.errors import ParameterError
 
+if TYPE_CHECKING:
+    from codex_metrics.lake import LakeSnapshot
+
 __all__ = [
+    "AsOfOption",
     "ByOption",
     "EngineOption",
     "FilterOption",
@@ -20,7 +24,9 @@ __all__ = [
     "LakeOption",
     "OutputOption",
     "SinceOption",
+    "SourceOption",
     "UntilOption",
+    "open_snapshot",
     "parse_filters",
     "settings_for",
 ]
@@ -58,6 +64,24 @@ OutputOption = Annotated[
 EngineOption = Annotated[
     str | None, typer.Option("--engine", help="Query engine: duckdb or spark.", show_default=False)
 ]
+SourceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--source",
+        help="Read rows of these sources (comma-separated) or all; default: the real sources "
+        "when the lake holds any, else the simulator.",
+        show_default=False,
+    ),
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Read the lake as it was: a UTC timestamp (2026-11-26T09:30:00Z) or TABLE@VERSION "
+        "(comma-separated).",
+        show_default=False,
+    ),
+]
 
 Grain = Literal["day", "week", "month"]
 OutputFormat = Literal["table", "csv", "json"]
@@ -66,6 +90,16 @@ OutputFormat = Literal["table", "csv", "json"]
 def settings_for(*, lake: Path | None = None, engine: str | None = None) -> Settings:
     """Settings from config and environment, with the command-line options applied on top."""
     return load_settings().with_overrides(lake_path=lake, engine=engine)
+
+
+def open_snapshot(
+    lake: Path | None, *, source: str | None = None, as_of: str | None = None
+) -> LakeSnapshot:
+    """Open the configured lake and pin the snapshot a command reads (``--source``, ``--as-of``)."""
+    from codex_metrics.lake import Lake, parse_as_of
+
+    opened = Lake.open(settings_for(lake=lake).lake_path, create=False)
+    return opened.snapshot(as_of=parse_as_of(as_of), sources=source)
 
 
 def parse_day(value: str | None, option: str) -> date | None:

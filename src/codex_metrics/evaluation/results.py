@@ -278,7 +278,8 @@ def publish(run: EvalRun, lake_path: Path) -> int:
     from codex_metrics.lake import Lake
 
     lake = Lake.open(lake_path)
-    return lake.write_table("eval_results", to_arrow(run), source=EVAL_SOURCE, scope=run.run_id)
+    report = lake.write_table("eval_results", to_arrow(run), source=EVAL_SOURCE, scope=run.run_id)
+    return report.rows_written
 
 
 _RUNS_SQL = """

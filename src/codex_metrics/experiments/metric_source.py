@@ -112,6 +112,6 @@ def prefetch(
         for w, (start, end) in enumerate(windows):
             cache[(name, start, end)] = (
                 f"SELECT developer_id, numerator_{i}::DOUBLE AS numerator, "
-                f"denominator_{i}::DOUBLE AS denominator FROM {table} WHERE \"window\" = {w}"
+                f'denominator_{i}::DOUBLE AS denominator FROM {table} WHERE "window" = {w}'
             )
     return True

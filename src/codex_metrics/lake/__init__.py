@@ -1,7 +1,55 @@
-"""The Parquet lake: atomic partition publishing, keys and newest-wins, DuckDB views."""
+"""The lake: Delta Lake tables with atomic commits, pinned snapshots, sources and time travel.
 
-from codex_metrics.lake._files import FileRef
-from codex_metrics.lake._lake import Lake, TableInfo
-from codex_metrics.lake._writer import TableWriter, WriteReport, conform, newest_wins
+The bottom layer of codex-metrics: it declares every table (:mod:`codex_metrics.lake.tables`)
+and imports nothing above it.
+"""
 
-__all__ = ["FileRef", "Lake", "TableInfo", "TableWriter", "WriteReport", "conform", "newest_wins"]
+from codex_metrics.lake._delta import DataFile
+from codex_metrics.lake._lake import MARKER, Lake
+from codex_metrics.lake._maintenance import (
+    Commit,
+    Problem,
+    TableInfo,
+    VacuumReport,
+    explain_read_error,
+)
+from codex_metrics.lake._snapshot import LakeSnapshot, SourceSelection, TableVersion, parse_as_of
+from codex_metrics.lake._world import SIMULATOR_SOURCE, World
+from codex_metrics.lake._writer import (
+    PendingWrite,
+    Replacement,
+    TableWriter,
+    WriteReport,
+    conform,
+    newest_wins,
+)
+from codex_metrics.lake.schema import SCHEMA_VERSION, Column, TableSpec
+from codex_metrics.lake.tables import TABLES, table_spec
+
+__all__ = [
+    "MARKER",
+    "SCHEMA_VERSION",
+    "SIMULATOR_SOURCE",
+    "TABLES",
+    "Column",
+    "Commit",
+    "DataFile",
+    "Lake",
+    "LakeSnapshot",
+    "PendingWrite",
+    "Problem",
+    "Replacement",
+    "SourceSelection",
+    "TableInfo",
+    "TableSpec",
+    "TableVersion",
+    "TableWriter",
+    "VacuumReport",
+    "World",
+    "WriteReport",
+    "conform",
+    "explain_read_error",
+    "newest_wins",
+    "parse_as_of",
+    "table_spec",
+]

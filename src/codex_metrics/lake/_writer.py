@@ -1,16 +1,16 @@
-"""Writing a table: stage whole files, then publish them atomically by rename.
+"""Writing a table: stream rows into Parquet files, then commit them to Delta in one step.
 
-A :class:`TableWriter` collects rows for one (table, source, scope), day by day, into staging
-files. :meth:`TableWriter.commit` renames them into place and only then removes the files they
-replace; nothing is visible before ``commit`` and an aborted or crashed writer leaves only a
-staging directory, which readers never look at and the next write or ``lake vacuum`` removes.
+A :class:`TableWriter` appends rows for one (table, source, scope), day by day, to Parquet
+files in the table's folder. Nothing is visible until :meth:`TableWriter.commit`, which
+publishes every file and removes the rows they replace in one Delta commit
+(:func:`codex_metrics.lake._commit.commit_writes`). An aborted or killed writer leaves only
+files no commit names: readers never see them, and ``lake vacuum`` removes them once they are
+older than its retention.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Callable
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -23,14 +23,65 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from codex_metrics.errors import SchemaMismatchError
-from codex_metrics.lake._files import FileRef, day_dir, file_name, list_files, new_staging_dir, slug
-from codex_metrics.telemetry.schema import SCHEMA_VERSION, TableSpec
+from codex_metrics.lake._delta import DataFile, data_file_for, remove_untracked
+from codex_metrics.lake._files import file_name
+from codex_metrics.lake._locks import FileLock
+from codex_metrics.lake.schema import SCHEMA_VERSION, TableSpec
 
 if TYPE_CHECKING:
     from codex_metrics.lake._lake import Lake
 
+__all__ = ["PendingWrite", "Replacement", "TableWriter", "WriteReport", "conform", "newest_wins"]
+
 WriteMode = Literal["replace", "merge"]
 ReplaceScope = Literal["days", "all"]
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """Which committed rows a write replaces: (source, scope) over some days.
+
+    Attributes:
+        source: rows of this source.
+        scope: rows of this scope (``None``: any scope of the source).
+        days: the partition days concerned (``None``: every day, and unpartitioned tables).
+        keep_scopes: scopes never replaced (sibling partitions of one simulator run).
+    """
+
+    source: str
+    scope: str | None
+    days: frozenset[date | None] | None
+    keep_scopes: frozenset[str] = frozenset()
+
+    def matches(self, source: str, scope: str, day: date | None) -> bool:
+        """Whether a row of (source, scope, day) is replaced."""
+        return (
+            source == self.source
+            and (self.scope is None or scope == self.scope)
+            and scope not in self.keep_scopes
+            and (self.days is None or day in self.days)
+        )
+
+    def may_match_day(self, day: date | None) -> bool:
+        """Whether any row of ``day`` can be replaced."""
+        return self.days is None or day in self.days
+
+
+@dataclass
+class PendingWrite:
+    """Files written for one (table, source, scope) and not yet committed.
+
+    Picklable: a simulator worker process hands its pending writes to the parent, which
+    commits the whole world.
+    """
+
+    table: str
+    source: str
+    scope: str
+    mode: WriteMode
+    files: list[DataFile] = field(default_factory=list)
+    days: set[date | None] = field(default_factory=set)
+    rows: int = 0
 
 
 @dataclass
@@ -38,7 +89,9 @@ class WriteReport:
     """What a commit did to one table."""
 
     table: str
+    version: int | None = None
     rows_written: int = 0
+    rows_removed: int = 0
     files_published: int = 0
     files_removed: int = 0
     days: list[date] = field(default_factory=list)
@@ -51,14 +104,16 @@ def _is_string_like(t: pa.DataType) -> bool:
 def conform(spec: TableSpec, data: pa.Table) -> pa.Table:
     """Check ``data`` against the table's columns and cast it to the declared types.
 
-    Dictionary-encoded strings stay dictionary-encoded (they store as plain strings).
+    Missing nullable columns are filled with nulls (schema changes are additive, so an older
+    writer stays valid); dictionary-encoded strings stay dictionary-encoded (they store as plain
+    strings).
 
     Raises:
         SchemaMismatchError: naming the missing, unexpected or uncastable column.
     """
     names = set(data.column_names)
     declared = {c.name: c for c in spec.columns}
-    missing = [n for n in declared if n not in names]
+    missing = [n for n, c in declared.items() if n not in names and not c.nullable]
     if missing:
         raise SchemaMismatchError(spec.name, f"missing column(s) {', '.join(missing)}")
     extra = [n for n in data.column_names if n not in declared]
@@ -66,11 +121,15 @@ def conform(spec: TableSpec, data: pa.Table) -> pa.Table:
         raise SchemaMismatchError(
             spec.name, f"unexpected column(s) {', '.join(extra)}; declared: {', '.join(declared)}"
         )
-    arrays: list[pa.ChunkedArray] = []
+    arrays: list[pa.ChunkedArray | pa.Array] = []
     fields: list[pa.Field] = []
     for col in spec.columns:
-        arr = data.column(col.name)
         target = col.type
+        if col.name not in names:
+            arrays.append(pa.nulls(data.num_rows, target))
+            fields.append(pa.field(col.name, target, nullable=True))
+            continue
+        arr = data.column(col.name)
         if pa.types.is_dictionary(arr.type) and _is_string_like(target):
             target = arr.type
         elif arr.type != target:
@@ -113,20 +172,51 @@ def newest_wins(spec: TableSpec, data: pa.Table) -> pa.Table:
     return result.cast(data.schema) if result.schema != data.schema else result
 
 
+def write_file(
+    table_dir: Path,
+    spec: TableSpec,
+    data: pa.Table,
+    *,
+    day: date | None,
+    source: str | None,
+    scope: str | None,
+) -> DataFile:
+    """Write ``data`` (already conformed) as one new, uncommitted data file of the table."""
+    folder = table_dir if day is None else table_dir / f"day={day.isoformat()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / file_name(source or "mixed", scope or "mixed")
+    pq.write_table(
+        data.replace_schema_metadata(file_metadata(spec)),
+        path,
+        compression="zstd",
+        compression_level=1,
+        row_group_size=1 << 20,
+    )
+    return data_file_for(table_dir, path, day=day, source=source, scope=scope)
+
+
+def file_metadata(spec: TableSpec) -> dict[bytes, bytes]:
+    """Key-value metadata every data file carries."""
+    return {
+        b"codex_metrics.schema_version": str(SCHEMA_VERSION).encode(),
+        b"codex_metrics.table": spec.name.encode(),
+    }
+
+
 class TableWriter:
-    """Stage rows of one table for one (source, scope), then publish them in one step.
+    """Stream rows of one table for one (source, scope) into data files, then commit them.
 
     Args:
         lake: the lake.
         spec: the table.
         source: the ``source`` of every row (``simulator``, ``copilot-report``, ...).
-        scope: what was read (an org, a repository, a simulator partition).
+        scope: what was read (an org, a repository, a simulator world).
         run_id: stored in ``run_id`` (simulated rows).
         mode: ``replace`` drops the (source, scope) rows of the days written; ``merge`` merges
             new rows with them by key, newest wins.
-        replace_scope: ``days`` touches only days written; ``all`` also drops the (source,
-            scope) files of days not written (a whole new simulated world).
-        also_replace: extra predicate selecting other published files this commit removes.
+        replace_scope: ``days`` touches only the days written; ``all`` also drops the
+            (source, scope) rows of days not written.
+        ingested_at: the ``ingested_at`` of every row (default: now).
     """
 
     def __init__(
@@ -139,7 +229,7 @@ class TableWriter:
         run_id: str | None = None,
         mode: WriteMode = "replace",
         replace_scope: ReplaceScope = "days",
-        also_replace: Callable[[FileRef], bool] | None = None,
+        ingested_at: datetime | None = None,
     ) -> None:
         self.lake = lake
         self.spec = spec
@@ -148,19 +238,28 @@ class TableWriter:
         self.run_id = run_id
         self.mode = mode
         self.replace_scope = replace_scope
-        self.also_replace = also_replace
-        self.ingested_at = datetime.now(UTC)
-        self._staging = new_staging_dir(lake.root)
+        self.ingested_at = ingested_at or datetime.now(UTC)
+        self.table_dir = lake.table_dir(spec.name)
         self._open: dict[date | None, tuple[Path, pq.ParquetWriter]] = {}
-        self._staged: dict[date | None, list[Path]] = {}
-        self._rows = 0
+        self.pending = PendingWrite(spec.name, source, scope, mode)
+        self._token = uuid.uuid4().hex[:8]
+        # Shared with other writers, exclusive for vacuum: our uncommitted files are safe.
+        self._writing = FileLock(lake.root, f"{spec.name}.writing", exclusive=False).acquire(
+            what=f"writing {spec.name} (lake vacuum is running)"
+        )
 
-    # -- staging -------------------------------------------------------------------------
+    @property
+    def rows(self) -> int:
+        """Rows written so far."""
+        return self.pending.rows
+
+    # -- writing ---------------------------------------------------------------------------
     def _with_bookkeeping(self, data: pa.Table) -> pa.Table:
         n = data.num_rows
         ts = pa.array(np.full(n, int(self.ingested_at.timestamp() * 1e6), dtype=np.int64))
         extra = {
             "source": constant_column(self.source, n),
+            "scope": constant_column(self.scope, n),
             "ingested_at": ts.cast(pa.timestamp("us", tz="UTC")),
             "run_id": constant_column(self.run_id, n),
         }
@@ -169,40 +268,37 @@ class TableWriter:
                 data = data.append_column(name, arr)
         return data
 
-    def _metadata(self) -> dict[bytes, bytes]:
-        return {
-            b"codex_metrics.schema_version": str(SCHEMA_VERSION).encode(),
-            b"codex_metrics.table": self.spec.name.encode(),
-            b"codex_metrics.source": self.source.encode(),
-            b"codex_metrics.scope": self.scope.encode(),
-            b"codex_metrics.ingested_at": self.ingested_at.isoformat().encode(),
-        }
-
     def write(self, data: pa.Table, *, day: date | None = None) -> None:
-        """Append rows for ``day`` (``None`` for whole tables) to the staging file of that day."""
+        """Append rows for ``day`` (``None`` for whole tables) to the open file of that day."""
         if (day is None) != (self.spec.partitioning is None):
             need = "a day" if self.spec.partitioning else "no day"
             raise SchemaMismatchError(self.spec.name, f"write needs {need} for this table")
         table = conform(self.spec, self._with_bookkeeping(data))
         if day not in self._open:
-            path = self._staging / f"{len(self._staged)}-{file_name(self.source, self.scope)}"
-            schema = table.schema.with_metadata(self._metadata())
+            folder = self.table_dir if day is None else self.table_dir / f"day={day.isoformat()}"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / file_name(self.source, self.scope)
+            schema = table.schema.with_metadata(file_metadata(self.spec))
             writer = pq.ParquetWriter(path, schema, compression="zstd", compression_level=1)
             self._open[day] = (path, writer)
-            self._staged.setdefault(day, []).append(path)
+            self.pending.days.add(day)
         path, writer = self._open[day]
         if table.schema != writer.schema.remove_metadata():
             table = table.cast(writer.schema.remove_metadata())
         writer.write_table(table, row_group_size=1 << 20)
-        self._rows += table.num_rows
+        self.pending.rows += table.num_rows
 
     def close_day(self, day: date | None) -> None:
-        """Finish the staging file of ``day`` (frees its buffers; more writes open a new one)."""
+        """Finish the file of ``day`` (frees its buffers; more writes open a new file)."""
         opened = self._open.pop(day, None)
         if opened is not None:
-            opened[1].close()
+            path, writer = opened
+            writer.close()
+            self.pending.files.append(
+                data_file_for(self.table_dir, path, day=day, source=self.source, scope=self.scope)
+            )
 
-    def write_by_day(self, data: pa.Table, day_column: pa.Array) -> None:
+    def write_by_day(self, data: pa.Table, day_column: pa.Array | pa.ChunkedArray) -> None:
         """Split ``data`` by the dates in ``day_column`` and write each day."""
         days = pc.unique(day_column).to_pylist()
         for day in sorted(d for d in days if d is not None):
@@ -210,79 +306,41 @@ class TableWriter:
             self.write(data.filter(mask), day=day)
             self.close_day(day)
 
-    # -- publishing ----------------------------------------------------------------------
-    def _old_files(self, written_days: set[date | None]) -> list[FileRef]:
-        mine = (slug(self.source), slug(self.scope))
-        old = []
-        for ref in list_files(self.lake.table_dir(self.spec.name), self.spec.name):
-            same_scope = (ref.source, ref.scope) == mine
-            in_days = self.replace_scope == "all" or ref.day in written_days
-            if (same_scope and in_days) or (self.also_replace and self.also_replace(ref)):
-                old.append(ref)
-        return old
+    def replacement(self) -> Replacement:
+        """The rows this write replaces when committed on its own."""
+        days = None if self.replace_scope == "all" else frozenset(self.pending.days)
+        return Replacement(self.source, self.scope, days)
 
-    def _merge_day(self, day: date | None, existing: list[FileRef]) -> None:
-        """Rewrite the staged rows of ``day`` merged with the existing (source, scope) rows."""
-        self.close_day(day)
-        parts = [pq.read_table(p) for p in self._staged[day]]
-        parts += [pq.read_table(r.path) for r in existing]
-        if day is not None:
-            parts = [p.drop_columns(["day"]) if "day" in p.column_names else p for p in parts]
-        schema = parts[0].schema.remove_metadata()
-        combined = pa.concat_tables(
-            [p.cast(schema) for p in parts[::-1]]  # existing first: new rows win ties
-        )
-        merged = newest_wins(self.spec, combined)
-        for path in self._staged[day]:
-            path.unlink()
-        self._staged[day] = []
-        self.write(merged, day=day)  # keeps each row's own source/ingested_at/run_id
-        self.close_day(day)
-
-    def commit(self) -> WriteReport:
-        """Publish every staged file, then remove the files they replace."""
+    # -- finishing -------------------------------------------------------------------------
+    def finish(self) -> PendingWrite:
+        """Close every file and return the pending write (for a commit elsewhere)."""
         for day in list(self._open):
             self.close_day(day)
-        report = WriteReport(table=self.spec.name, rows_written=self._rows)
-        old = self._old_files(set(self._staged))
-        if self.mode == "merge":
-            mine = (slug(self.source), slug(self.scope))
-            for day in list(self._staged):
-                self._merge_day(
-                    day, [r for r in old if r.day == day and (r.source, r.scope) == mine]
-                )
-            report.rows_written = sum(
-                pq.read_metadata(p).num_rows for paths in self._staged.values() for p in paths
+        return self.pending
+
+    def commit(self, *, info: dict[str, object] | None = None) -> WriteReport:
+        """Publish every file and remove the rows they replace, in one Delta commit."""
+        from codex_metrics.lake._commit import commit_writes
+
+        try:
+            return commit_writes(
+                self.lake, self.spec, [self.finish()], self.replacement(), info=info
             )
-        table_dir = self.lake.table_dir(self.spec.name)
-        published: set[Path] = set()
-        for day, paths in self._staged.items():
-            target_dir = day_dir(table_dir, day)
-            target_dir.mkdir(parents=True, exist_ok=True)
-            for path in paths:
-                target = target_dir / path.name.split("-", 1)[1]
-                os.replace(path, target)
-                published.add(target)
-                report.files_published += 1
-            if day is not None:
-                report.days.append(day)
-        for ref in old:
-            if ref.path not in published and ref.path.exists():
-                ref.path.unlink()
-                report.files_removed += 1
-                parent = ref.path.parent
-                if parent != table_dir and not any(parent.iterdir()):
-                    parent.rmdir()
-        shutil.rmtree(self._staging, ignore_errors=True)
-        report.days.sort()
-        return report
+        finally:
+            self.release()
 
     def abort(self) -> None:
-        """Drop everything staged; the lake is unchanged."""
+        """Drop everything written; the table is unchanged."""
         for _, writer in self._open.values():
             writer.close()
+        paths = [p.relative_to(self.table_dir).as_posix() for p, _ in self._open.values()]
         self._open.clear()
-        shutil.rmtree(self._staging, ignore_errors=True)
+        remove_untracked(self.table_dir, [*paths, *(f.path for f in self.pending.files)])
+        self.release()
+
+    def release(self) -> None:
+        """Let go of the writing lock (files written stay until committed or vacuumed)."""
+        self._writing.release()
 
     def __enter__(self) -> TableWriter:
         return self

@@ -7,7 +7,6 @@ over a half-open UTC window).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
@@ -17,7 +16,8 @@ import ibis
 import pyarrow as pa
 
 from codex_metrics.errors import MetricError
-from codex_metrics.lake import Lake
+from codex_metrics.lake import Lake, LakeSnapshot
+from codex_metrics.lake.tables import TABLES
 from codex_metrics.metrics.batch import batchable, build_batch_expression
 from codex_metrics.metrics.catalogue import Metric, Ratio, get_metric
 from codex_metrics.metrics.engines import Engine, open_engine
@@ -30,7 +30,6 @@ from codex_metrics.metrics.query import (
     frame_for,
 )
 from codex_metrics.metrics.result import MetricResult
-from codex_metrics.telemetry.schema import TABLES
 
 __all__ = [
     "SPARSE_TABLES",
@@ -39,16 +38,36 @@ __all__ = [
     "developer_sums",
     "developer_sums_many",
     "find_gaps",
-    "lake_snapshot",
 ]
 
 #: Day tables where a day without rows is normal, not a gap.
 SPARSE_TABLES = frozenset({"surveys"})
 
 
+def _snapshot_for(lake: Lake | LakeSnapshot, engine: Engine | str) -> LakeSnapshot:
+    if not isinstance(engine, str):
+        return engine.snapshot
+    return lake if isinstance(lake, LakeSnapshot) else lake.snapshot()
+
+
+def _meta(query: MetricQuery, snapshot: LakeSnapshot) -> dict[str, Any]:
+    return {
+        "query": {
+            "since": query.since,
+            "until": query.until,
+            "grain": query.grain,
+            "by": list(query.by),
+            "filters": dict(query.filters),
+        },
+        "lake": str(snapshot.lake.root),
+        "lake_snapshot": snapshot.to_dict(query.metric.tables),
+        "generated_at": datetime.now(UTC),
+    }
+
+
 def compute_metric(
     metric: str | Metric,
-    lake: Lake,
+    lake: Lake | LakeSnapshot,
     *,
     since: date | None = None,
     until: date | None = None,
@@ -61,7 +80,7 @@ def compute_metric(
 
     Args:
         metric: a catalogue name or entry.
-        lake: the lake to read.
+        lake: the lake (read as it is now, default sources) or a pinned snapshot of it.
         since: first UTC day included (default: first day with data).
         until: last UTC day included (default: last day with data).
         grain: day, week (ISO, Monday) or month.
@@ -76,18 +95,7 @@ def compute_metric(
     query = MetricQuery(
         m, since=since, until=until, grain=grain, by=tuple(by), filters=dict(filters or {})
     )
-    meta: dict[str, Any] = {
-        "query": {
-            "since": since,
-            "until": until,
-            "grain": grain,
-            "by": list(by),
-            "filters": dict(filters or {}),
-        },
-        "lake": str(lake.root),
-        "lake_snapshot": lake_snapshot(lake, m.tables),
-        "generated_at": datetime.now(UTC),
-    }
+    snapshot = _snapshot_for(lake, engine)
     if m.unavailable_reason:
         return MetricResult(
             m,
@@ -95,15 +103,15 @@ def compute_metric(
             engine=_engine_name(engine),
             status="unavailable",
             reason=m.unavailable_reason,
-            **meta,
+            **_meta(query, snapshot),
         )
-    eng = open_engine(lake, engine) if isinstance(engine, str) else engine
-    return _envelope(query, eng.execute(build_expression(query)), lake, eng)
+    eng = open_engine(snapshot, engine) if isinstance(engine, str) else engine
+    return _envelope(query, eng.execute(build_expression(query)), eng)
 
 
 def compute_metrics(
     metrics: Sequence[str | Metric],
-    lake: Lake,
+    lake: Lake | LakeSnapshot,
     *,
     since: date | None = None,
     until: date | None = None,
@@ -121,7 +129,8 @@ def compute_metrics(
         MetricError: as :func:`compute_metric`, for any of the metrics.
     """
     entries = [get_metric(m) if isinstance(m, str) else m for m in metrics]
-    eng = open_engine(lake, engine) if isinstance(engine, str) else engine
+    snapshot = _snapshot_for(lake, engine)
+    eng = open_engine(snapshot, engine) if isinstance(engine, str) else engine
     queries = {
         m.name: MetricQuery(
             m, since=since, until=until, grain=grain, by=tuple(by), filters=dict(filters or {})
@@ -144,32 +153,29 @@ def compute_metrics(
             rows = table.select([*keys, *own]).rename_columns(
                 [*keys, *(c[len(prefix) :] for c in own)]
             )
-            results[q.metric.name] = _envelope(q, rows, lake, eng)
+            results[q.metric.name] = _envelope(q, rows, eng)
     for m in entries:
         if m.name not in results:
             results[m.name] = compute_metric(
-                m, lake, since=since, until=until, grain=grain, by=by, filters=filters, engine=eng
+                m,
+                snapshot,
+                since=since,
+                until=until,
+                grain=grain,
+                by=by,
+                filters=filters,
+                engine=eng,
             )
     return {m.name: results[m.name] for m in entries}
 
 
-def _envelope(query: MetricQuery, rows: pa.Table, lake: Lake, eng: Engine) -> MetricResult:
-    m = query.metric
-    gaps = find_gaps(lake, m.source, since=query.since, until=query.until)
-    meta: dict[str, Any] = {
-        "query": {
-            "since": query.since,
-            "until": query.until,
-            "grain": query.grain,
-            "by": list(query.by),
-            "filters": dict(query.filters),
-        },
-        "lake": str(lake.root),
-        "lake_snapshot": lake_snapshot(lake, m.tables),
-        "generated_at": datetime.now(UTC),
-    }
-    rows = _with_gap_rows(rows, gaps, query, lake)
-    return MetricResult(m, rows, gaps=tuple(gaps), engine=eng.name, **meta)
+def _envelope(query: MetricQuery, rows: pa.Table, eng: Engine) -> MetricResult:
+    snapshot = eng.snapshot
+    gaps = find_gaps(snapshot, query.metric.source, since=query.since, until=query.until)
+    rows = _with_gap_rows(rows, gaps, query, snapshot)
+    return MetricResult(
+        query.metric, rows, gaps=tuple(gaps), engine=eng.name, **_meta(query, snapshot)
+    )
 
 
 def developer_sums(
@@ -222,19 +228,8 @@ def _engine_name(engine: Engine | str) -> str:
     return engine if isinstance(engine, str) else engine.name
 
 
-def lake_snapshot(lake: Lake, tables: Sequence[str]) -> str:
-    """A short digest of the published files of ``tables`` (changes whenever data changes)."""
-    digest = hashlib.sha1()
-    for name in sorted(set(tables)):
-        if name not in TABLES:
-            continue
-        for ref in sorted(lake.files(name), key=lambda r: str(r.path)):
-            digest.update(str(ref.path.relative_to(lake.root)).encode())
-    return digest.hexdigest()[:16]
-
-
 def find_gaps(
-    lake: Lake, table: str, *, since: date | None = None, until: date | None = None
+    snapshot: LakeSnapshot, table: str, *, since: date | None = None, until: date | None = None
 ) -> list[date]:
     """UTC days in [since, until] (default: the table's first and last day) with no file.
 
@@ -244,7 +239,7 @@ def find_gaps(
     spec = TABLES.get(table)
     if spec is None or spec.partitioning != "day" or table in SPARSE_TABLES:
         return []
-    present = {r.day for r in lake.files(table) if r.day is not None}
+    present = snapshot.days(table)
     if not present and (since is None or until is None):
         return []
     first = since or min(present)
@@ -264,11 +259,13 @@ def _period_start(day: date, grain: str) -> date:
     return day
 
 
-def _with_gap_rows(rows: pa.Table, gaps: list[date], query: MetricQuery, lake: Lake) -> pa.Table:
+def _with_gap_rows(
+    rows: pa.Table, gaps: list[date], query: MetricQuery, snapshot: LakeSnapshot
+) -> pa.Table:
     """Add a ``missing_day`` row for every period whose days are all gaps; sort by period."""
     if not gaps:
         return rows
-    present = {r.day for r in lake.files(query.metric.source) if r.day is not None}
+    present = snapshot.days(query.metric.source)
     gap_periods = {_period_start(d, query.grain) for d in gaps}
     covered = {_period_start(d, query.grain) for d in present}
     lo, hi = query.since or min(gaps), query.until or max(gaps)

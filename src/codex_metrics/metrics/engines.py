@@ -1,9 +1,10 @@
 """Query engines: the same Ibis expressions on embedded DuckDB (default) or on Spark.
 
-Both engines expose every lake table under its own name (DuckDB: the lake's views; Spark:
-temporary views over the same Parquet files, the ``day`` column read from the ``day=`` folder
-with the declared schema, an empty typed view when a table has no files), so an expression
-built over :func:`codex_metrics.metrics.query.lake_table` runs unchanged on either.
+Both engines read one pinned lake snapshot and expose every table under its own name (DuckDB:
+the snapshot's views; Spark: temporary views over the same pinned file lists, the ``day``
+column read from the ``day=`` folder with the declared schema, an empty typed view when a table
+has no files), so an expression built over :func:`codex_metrics.metrics.query.lake_table` runs
+unchanged on either, on the same data.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from codex_metrics.errors import ConfigError
-from codex_metrics.lake import Lake
-from codex_metrics.telemetry.schema import TABLES
+from codex_metrics.lake import Lake, LakeSnapshot
+from codex_metrics.lake.tables import TABLES
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -26,28 +27,46 @@ __all__ = ["DuckDBEngine", "Engine", "SparkEngine", "local_spark_session", "open
 
 
 class Engine(Protocol):
-    """What the metric layer needs from an engine: a name and ``execute`` to Arrow."""
+    """What the metric layer needs from an engine: a name, its snapshot, ``execute`` to Arrow."""
 
     name: str
+    snapshot: LakeSnapshot
 
     def execute(self, expr: ir.Table) -> pa.Table:
         """Run ``expr`` and return its rows."""
         ...
 
 
+def _snapshot_of(lake: Lake | LakeSnapshot) -> LakeSnapshot:
+    return lake if isinstance(lake, LakeSnapshot) else lake.snapshot()
+
+
 class DuckDBEngine:
-    """Embedded DuckDB over the lake's Parquet files (one view per table)."""
+    """Embedded DuckDB over a lake snapshot's data files (one view per table)."""
 
     name = "duckdb"
 
-    def __init__(self, lake: Lake, con: duckdb.DuckDBPyConnection | None = None) -> None:
-        self.lake = lake
-        self.con = lake.connect(con)
+    def __init__(
+        self, lake: Lake | LakeSnapshot, con: duckdb.DuckDBPyConnection | None = None
+    ) -> None:
+        self.snapshot = _snapshot_of(lake)
+        self.lake = self.snapshot.lake
+        self.con = self.snapshot.connect(con)
         self.backend = ibis.duckdb.from_connection(self.con)
 
     def execute(self, expr: ir.Table) -> pa.Table:
-        """Run ``expr`` on DuckDB."""
-        return self.backend.to_pyarrow(expr)
+        """Run ``expr`` on DuckDB.
+
+        Raises:
+            LakeCorruptError: a data file of the snapshot is missing or unreadable.
+        """
+        try:
+            return self.backend.to_pyarrow(expr)
+        except duckdb.Error as exc:
+            explained = self.lake.explain(exc)
+            if explained is None:
+                raise
+            raise explained from None
 
     def sql(self, expr: ir.Table) -> str:
         """The DuckDB SQL of ``expr``."""
@@ -59,10 +78,11 @@ class SparkEngine:
 
     name = "spark"
 
-    def __init__(self, lake: Lake, session: SparkSession) -> None:
-        self.lake = lake
+    def __init__(self, lake: Lake | LakeSnapshot, session: SparkSession) -> None:
+        self.snapshot = _snapshot_of(lake)
+        self.lake = self.snapshot.lake
         self.session = session
-        register_spark_views(lake, session)
+        register_spark_views(self.snapshot, session)
         self.backend = ibis.pyspark.connect(session)
 
     def execute(self, expr: ir.Table) -> pa.Table:
@@ -75,22 +95,22 @@ class SparkEngine:
         return str(self.backend.compile(expr))
 
 
-def register_spark_views(lake: Lake, session: SparkSession) -> None:
-    """Create one temporary view per lake table in ``session``."""
+def register_spark_views(snapshot: LakeSnapshot, session: SparkSession) -> None:
+    """Create one temporary view per lake table in ``session``, over the snapshot's files."""
     from pyspark.sql.pandas.types import from_arrow_schema
 
     for name, spec in TABLES.items():
-        schema = spec.arrow_schema()
-        if spec.partitioning == "day":
-            schema = schema.append(pa.field("day", pa.date32()))
-        spark_schema = from_arrow_schema(schema)
-        table_dir = lake.table_dir(name)
-        if lake.files(name):
+        spark_schema = from_arrow_schema(spec.reader_schema())
+        uris = snapshot.uris(name)
+        if uris:
             reader = session.read.schema(spark_schema)
             if spec.partitioning == "day":
-                reader = reader.option("basePath", str(table_dir))
-            # The directory, not a glob: Spark discovers ``day=`` folders and skips hidden files.
-            df = reader.parquet(str(table_dir))
+                reader = reader.option("basePath", str(snapshot.lake.table_dir(name)))
+            # The pinned file list, never the folder: uncommitted and removed files stay unseen.
+            df = reader.parquet(*uris)
+            where = snapshot.row_filter(name)
+            if where:
+                df = df.where(where)
         else:
             df = session.createDataFrame([], spark_schema)
         df.createOrReplaceTempView(name)
@@ -136,8 +156,10 @@ def local_spark_session(
     return session
 
 
-def open_engine(lake: Lake, engine: str = "duckdb", *, spark: SparkSession | None = None) -> Engine:
-    """The engine called ``engine`` over ``lake``.
+def open_engine(
+    lake: Lake | LakeSnapshot, engine: str = "duckdb", *, spark: SparkSession | None = None
+) -> Engine:
+    """The engine called ``engine`` over a lake snapshot (default: the lake as it is now).
 
     Raises:
         ConfigError: the engine name is unknown or Spark is unavailable.

@@ -17,15 +17,11 @@ from datetime import date, datetime, timedelta
 
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 
 from codex_metrics.errors import MetricError
+from codex_metrics.lake.schema import BREAKDOWN_DIMENSIONS, USAGE_FEATURE_NAMES
+from codex_metrics.lake.tables import TABLES
 from codex_metrics.metrics.catalogue import Custom, Distinct, Metric, Quantile, Ratio, Total
-from codex_metrics.telemetry.schema import (
-    BREAKDOWN_DIMENSIONS,
-    TABLES,
-    USAGE_FEATURE_NAMES,
-)
 
 __all__ = [
     "NATIVE_DIMENSIONS",
@@ -60,6 +56,9 @@ NATIVE_DIMENSIONS: dict[str, dict[str, str]] = {
     "eval_results": {"model": "model_version", "suite": "suite"},
     "seats": {"org": "org"},
 }
+# Every row says which source wrote it: a dimension of every table (``--by source``).
+for _native in NATIVE_DIMENSIONS.values():
+    _native["source"] = "source"
 JOINED_DIMENSIONS = ("team", "persona", "arm")
 #: Event timestamp per table, for timestamp windows (experiments); other tables use the day.
 TIMESTAMP_COLUMNS = {"suggestions": "timestamp", "tasks": "started_at", "surveys": "submitted_at"}
@@ -69,10 +68,7 @@ _GITHUB_FEATURE = dict(USAGE_FEATURE_NAMES)
 
 def lake_table(name: str) -> ir.Table:
     """An unbound Ibis table with the schema readers see for lake table ``name``."""
-    spec = TABLES[name]
-    schema = spec.arrow_schema()
-    if spec.partitioning == "day":
-        schema = schema.append(pa.field("day", pa.date32()))
+    schema = TABLES[name].reader_schema()
     return ibis.table(ibis.Schema.from_pyarrow(schema), name=name)
 
 
@@ -110,6 +106,8 @@ class MetricQuery:
                 f"not {self.grain}; pass --grain {m.measure.grains[0]}"
             )
         allowed = set(m.dimensions) | ({"experiment"} if "arm" in m.dimensions else set())
+        if m.source in NATIVE_DIMENSIONS and not isinstance(m.measure, Custom):
+            allowed.add("source")
         for dim in (*self.by, *self.filters):
             if dim not in allowed:
                 raise MetricError(

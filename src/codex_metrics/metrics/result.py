@@ -74,7 +74,8 @@ class MetricResult:
         query: the request (since, until, grain, by, filters).
         engine: duckdb or spark.
         lake: the lake's path.
-        lake_snapshot: a digest of the published files read, identifying the data version.
+        lake_snapshot: the snapshot read: table -> Delta version, the simulated world's pins,
+            the sources whose rows were read, the source selection, and a short hash.
         generated_at: when the result was computed (UTC).
         status: ok, or unavailable when the source does not exist yet.
         reason: why it is unavailable.
@@ -86,7 +87,7 @@ class MetricResult:
     query: dict[str, Any] = field(default_factory=dict)
     engine: str = "duckdb"
     lake: str = ""
-    lake_snapshot: str = ""
+    lake_snapshot: dict[str, Any] = field(default_factory=dict)
     generated_at: datetime | None = None
     status: Literal["ok", "unavailable"] = "ok"
     reason: str | None = None
@@ -113,6 +114,7 @@ class MetricResult:
                 "engine": self.engine,
                 "lake": self.lake,
                 "lake_snapshot": self.lake_snapshot,
+                "sources": self.lake_snapshot.get("sources", []),
                 "generated_at": self.generated_at.isoformat() if self.generated_at else None,
                 "null_reasons": NULL_REASONS,
             },

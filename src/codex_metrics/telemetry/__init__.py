@@ -1,34 +1,22 @@
-"""Telemetry: the schema every source shares, the simulator with its truth, the daily roll-up."""
+"""Telemetry: the simulator with its truth, and the daily roll-up of event-grain tables.
 
+The tables themselves are declared by the lake (:mod:`codex_metrics.lake.tables`).
+"""
+
+from codex_metrics.telemetry.parallel import simulate_parallel
 from codex_metrics.telemetry.rollup import rollup_usage_daily
 from codex_metrics.telemetry.scenarios import PARAMETERS, SCENARIOS, SimulationConfig, build_config
-from codex_metrics.telemetry.schema import SCHEMA_VERSION, TABLES, Column, TableSpec, table_spec
+from codex_metrics.telemetry.simulator import SimulationResult, simulate
 from codex_metrics.telemetry.truth import load_truth
 
 __all__ = [
     "PARAMETERS",
     "SCENARIOS",
-    "SCHEMA_VERSION",
-    "TABLES",
-    "Column",
     "SimulationConfig",
     "SimulationResult",
-    "TableSpec",
     "build_config",
     "load_truth",
     "rollup_usage_daily",
     "simulate",
     "simulate_parallel",
-    "table_spec",
 ]
-
-_SIMULATOR_NAMES = ("SimulationResult", "simulate", "simulate_parallel")
-
-
-def __getattr__(name: str) -> object:
-    # The simulator imports the lake, which imports this package's schema: load it on first use.
-    if name in _SIMULATOR_NAMES:
-        from codex_metrics.telemetry import parallel, simulator
-
-        return getattr(parallel if name == "simulate_parallel" else simulator, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

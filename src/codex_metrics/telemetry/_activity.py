@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from codex_metrics.lake.schema import TASK_OUTCOMES
 from codex_metrics.telemetry._events import (
     DayContext,
     dictionary,
@@ -21,7 +22,6 @@ from codex_metrics.telemetry._events import (
 )
 from codex_metrics.telemetry.personas import EXPERIENCE_MEAN_YEARS, Population
 from codex_metrics.telemetry.scenarios import SimulationConfig
-from codex_metrics.telemetry.schema import TASK_OUTCOMES
 
 SURVEY_EVERY_DAYS = 14
 SURVEY_OFFSET_DAYS = 3

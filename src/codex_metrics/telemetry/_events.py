@@ -13,16 +13,10 @@ from datetime import date
 import numpy as np
 import pyarrow as pa
 
+from codex_metrics.lake.schema import EDITORS, FAILURE_MODES, FEATURES, LANGUAGES, REQUEST_STATUSES
 from codex_metrics.telemetry.personas import PERSONAS, Population
 from codex_metrics.telemetry.rollup import EventCodes
 from codex_metrics.telemetry.scenarios import SimulationConfig
-from codex_metrics.telemetry.schema import (
-    EDITORS,
-    FAILURE_MODES,
-    FEATURES,
-    LANGUAGES,
-    REQUEST_STATUSES,
-)
 
 # Per-feature constants, in FEATURES order: code_completion, chat_inline, chat_panel, agent_edit, cli.
 FEATURE_ACCEPT_OFFSET = np.array([0.0, -0.2, -0.75, 0.55, -0.1])

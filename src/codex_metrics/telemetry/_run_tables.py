@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from codex_metrics.lake.schema import EDITORS, LANGUAGES
 from codex_metrics.telemetry._activity import speedup
 from codex_metrics.telemetry._events import (
     US_PER_DAY,
@@ -23,7 +24,6 @@ from codex_metrics.telemetry._events import (
 )
 from codex_metrics.telemetry.personas import EXPERIENCE_MEAN_YEARS, NEVER, PERSONAS, Population
 from codex_metrics.telemetry.scenarios import SimulationConfig
-from codex_metrics.telemetry.schema import EDITORS, LANGUAGES
 
 EXPERIMENT_ID = "exp-model-b-vs-a"
 

@@ -1,4 +1,10 @@
-"""Run a simulation as several processes, one partition each (the rows do not change)."""
+"""Run a simulation as several processes, one partition each (the rows do not change).
+
+Workers only generate: each writes its partition's data files and hands their descriptions
+back; the parent commits the whole world (one commit per table) and records it, so readers see
+the old world or the new one, never a third of it. Workers die with their parent
+(``PR_SET_PDEATHSIG`` on Linux, and a parent check), so a killed run never publishes later.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +18,33 @@ from codex_metrics.errors import ParameterError
 from codex_metrics.lake import Lake
 from codex_metrics.telemetry.scenarios import SimulationConfig
 from codex_metrics.telemetry.simulator import (
+    ALL_TABLES,
     BLOCK_SIZE,
+    GeneratedPartition,
     ProgressCallback,
     SimulationResult,
+    _write_sample,
+    generate,
+    publish,
     simulate,
 )
 
 __all__ = ["auto_workers", "simulate_parallel"]
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask the kernel to kill this process when its parent dies (Linux); check it is alive."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the parent check below still applies
+        pass
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
 
 
 def _worker(
@@ -26,20 +52,22 @@ def _worker(
     cfg: SimulationConfig,
     partition: tuple[int, int],
     block_size: int,
-    sample_csv: Path | None,
+    sample: bool,
+    parent: int,
     messages: Any,
 ) -> None:
-    """Run one partition in a child process, reporting progress and the result on ``messages``."""
+    """Generate one partition in a child process; report progress and the files made."""
+    _die_with_parent(parent)
     try:
-        result = simulate(
+        generated = generate(
             Lake.open(root),
             cfg,
             partition=partition,
             block_size=block_size,
-            sample_csv=sample_csv,
+            sample=sample,
             on_progress=lambda done, total: messages.put(("progress", partition[0], done, total)),
         )
-        messages.put(("done", partition[0], result, None))
+        messages.put(("done", partition[0], generated, None))
     except BaseException as exc:  # reported to the parent, which re-raises
         messages.put(("error", partition[0], None, exc))
 
@@ -85,49 +113,58 @@ def simulate_parallel(
                 cfg,
                 (i, workers),
                 block_size,
-                sample_csv if i == 0 else None,
+                sample_csv is not None and i == 0,
+                os.getpid(),
                 messages,
             ),
             daemon=True,
         )
         for i in range(workers)
     ]
-    for p in procs:
-        p.start()
     done_steps = [0] * workers
     total_steps = [0] * workers
-    results: dict[int, SimulationResult] = {}
+    results: dict[int, GeneratedPartition] = {}
     error: BaseException | None = None
-    try:
-        while len(results) < workers and error is None:
-            try:
-                kind, i, *payload = messages.get(timeout=1.0)
-            except queue.Empty:
-                if any(p.exitcode not in (None, 0) for p in procs):
-                    error = RuntimeError("a simulator worker died; see its error output")
-                continue
-            if kind == "progress":
-                done_steps[i], total_steps[i] = payload[0], payload[1]
-                if on_progress is not None and all(total_steps):
-                    on_progress(sum(done_steps), sum(total_steps))
-            elif kind == "done":
-                results[i] = payload[0]
-            else:
-                error = payload[1]
-    finally:
-        if error is not None:
-            for p in procs:
-                p.terminate()
+    with lake.writing(ALL_TABLES):
         for p in procs:
-            p.join()
-    if error is not None:
-        raise error
-    rows: dict[str, int] = {}
-    for r in results.values():
-        for table, n in r.rows.items():
-            rows[table] = rows.get(table, 0) + n
-    truth = next((r.truth_path for r in results.values() if r.truth_path is not None), None)
-    run_id = results[0].run_id
+            p.start()
+        try:
+            while len(results) < workers and error is None:
+                try:
+                    kind, i, *payload = messages.get(timeout=1.0)
+                except queue.Empty:
+                    if any(p.exitcode not in (None, 0) for p in procs):
+                        error = RuntimeError("a simulator worker died; see its error output")
+                    continue
+                if kind == "progress":
+                    done_steps[i], total_steps[i] = payload[0], payload[1]
+                    if on_progress is not None and all(total_steps):
+                        on_progress(sum(done_steps), sum(total_steps))
+                elif kind == "done":
+                    results[i] = payload[0]
+                else:
+                    error = payload[1]
+        finally:
+            if error is not None:
+                for p in procs:
+                    p.terminate()
+            for p in procs:
+                p.join()
+        if error is not None:
+            lake.discard(w for g in results.values() for w in g.writes.values())
+            raise error
+        generated = [results[i] for i in range(workers)]
+        # The parent publishes every partition as one world (partition (0, 1): no siblings).
+        published = publish(lake, generated)
+    sample = generated[0].sample
+    if sample_csv is not None and sample is not None:
+        _write_sample(sample_csv, sample)
     return SimulationResult(
-        run_id, cfg.scenario, (0, 1), rows, truth, time.perf_counter() - started
+        published.run_id,
+        cfg.scenario,
+        (0, 1),
+        published.rows,
+        published.truth_path,
+        time.perf_counter() - started,
+        published.versions,
     )

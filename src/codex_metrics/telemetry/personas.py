@@ -12,8 +12,8 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from codex_metrics.lake.schema import EDITORS, LANGUAGES
 from codex_metrics.telemetry.scenarios import SimulationConfig
-from codex_metrics.telemetry.schema import EDITORS, LANGUAGES
 
 __all__ = ["PERSONAS", "Persona", "Population", "draw_population"]
 

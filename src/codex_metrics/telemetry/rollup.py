@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from codex_metrics.telemetry.schema import (
+from codex_metrics.lake.schema import (
     BREAKDOWN_DIMENSIONS,
     EDITORS,
     FEATURES,

@@ -4,8 +4,13 @@ The run is day-major: for each day, each block of developers is generated (vecto
 appended to that day's staging files, so memory is bounded by one block-day whatever the size
 of the run. ``partition=(i, n)`` generates only blocks ``b`` with ``b % n == i``; because every
 random stream is seeded by (seed, stream, block, day), the union of the n partitions is row for
-row the single run. All tables are published at the end, each atomically, replacing the
-previous simulated world (a lake holds one).
+row the single run.
+
+Publishing comes last and is all-or-nothing for readers: each table gets one Delta commit that
+replaces every simulator row with the new world's, then the truth is written and the world is
+recorded with the version of every table (:func:`codex_metrics.telemetry.truth.complete_truth`).
+Until that record exists, readers keep reading the previous world at its recorded versions, so
+a run killed at any point never shows a mixed world. Runs publish one at a time (a lake lock).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from codex_metrics.errors import ParameterError
-from codex_metrics.lake import FileRef, Lake, TableWriter
+from codex_metrics.lake import SIMULATOR_SOURCE, Lake, PendingWrite, Replacement, TableWriter
 from codex_metrics.telemetry._activity import generate_activity
 from codex_metrics.telemetry._events import (
     BASELINE_MODEL_ACCEPT,
@@ -43,15 +48,26 @@ from codex_metrics.telemetry.personas import (
 )
 from codex_metrics.telemetry.rollup import rollup_usage_daily_codes
 from codex_metrics.telemetry.scenarios import SimulationConfig
-from codex_metrics.telemetry.truth import write_part
+from codex_metrics.telemetry.truth import complete_truth, write_part
 
-__all__ = ["SOURCE", "SimulationResult", "run_id_for", "simulate"]
+__all__ = [
+    "SOURCE",
+    "GeneratedPartition",
+    "SimulationResult",
+    "generate",
+    "publish",
+    "run_id_for",
+    "simulate",
+]
 
-SOURCE = "simulator"
+SOURCE = SIMULATOR_SOURCE
 BLOCK_SIZE = 2048
 SAMPLE_ROWS = 1000
-DAY_TABLES = ("suggestions", "usage_daily", "typing", "tasks", "surveys", "team_members")
-WHOLE_TABLES = ("developers", "seats", "experiments", "assignments")
+DAY_TABLES = ("suggestions", "usage_daily", "typing", "tasks", "surveys", "team_members", "seats")
+WHOLE_TABLES = ("developers", "experiments", "assignments")
+#: Lake lock held while a simulation publishes, so two runs never interleave their tables.
+PUBLISH_LOCK = "simulator-publish"
+ALL_TABLES = (*DAY_TABLES, *WHOLE_TABLES)
 ProgressCallback = Callable[[int, int], None]
 
 
@@ -65,6 +81,18 @@ class SimulationResult:
     rows: dict[str, int] = field(default_factory=dict)
     truth_path: Path | None = None
     seconds: float = 0.0
+    versions: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class GeneratedPartition:
+    """One partition's uncommitted files and truth part (picklable, for worker processes)."""
+
+    run_id: str
+    partition: tuple[int, int]
+    writes: dict[str, PendingWrite]
+    truth_part: dict[str, object]
+    sample: pa.Table | None = None
 
 
 def run_id_for(cfg: SimulationConfig) -> str:
@@ -126,19 +154,6 @@ def _day_context(
     )
 
 
-def _also_replace(run_id: str, partition: tuple[int, int]) -> Callable[[FileRef], bool]:
-    """Select every simulator file except those of sibling partitions of this very run."""
-    i, n = partition
-
-    def predicate(ref: FileRef) -> bool:
-        if ref.source != SOURCE:
-            return False
-        sibling = ref.scope.startswith(f"{run_id}.p") and ref.scope.endswith(f"of{n}")
-        return not sibling or ref.scope == f"{run_id}.p{i}of{n}"
-
-    return predicate
-
-
 def simulate(
     lake: Lake,
     cfg: SimulationConfig,
@@ -148,35 +163,66 @@ def simulate(
     sample_csv: Path | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> SimulationResult:
-    """Simulate ``cfg`` into ``lake`` and write the truth; see the module docstring.
+    """Simulate ``cfg`` into ``lake``, publish it and write the truth; see the module docstring.
 
     Args:
         lake: destination lake.
         cfg: validated request (:func:`~codex_metrics.telemetry.scenarios.build_config`).
-        partition: ``(i, n)``: generate the i-th of n disjoint shares.
+        partition: ``(i, n)``: generate and publish the i-th of n disjoint shares; the world is
+            recorded when the last share is published.
         block_size: developers per generated block (fixed: changing it changes the rows).
         sample_csv: also write the first 1,000 suggestion rows, every column, to this CSV.
         on_progress: called with (steps done, steps total) as block-days finish.
     """
+    started = time.perf_counter()
+    with lake.writing(ALL_TABLES):
+        generated = generate(
+            lake,
+            cfg,
+            partition=partition,
+            block_size=block_size,
+            sample=sample_csv is not None,
+            on_progress=on_progress,
+        )
+        result = publish(lake, [generated], partition=partition)
+    if sample_csv is not None and generated.sample is not None:
+        _write_sample(sample_csv, generated.sample)
+    return SimulationResult(
+        result.run_id,
+        cfg.scenario,
+        partition,
+        result.rows,
+        result.truth_path,
+        time.perf_counter() - started,
+        result.versions,
+    )
+
+
+def generate(
+    lake: Lake,
+    cfg: SimulationConfig,
+    *,
+    partition: tuple[int, int] = (0, 1),
+    block_size: int = BLOCK_SIZE,
+    sample: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> GeneratedPartition:
+    """Generate one partition's rows into uncommitted data files (nothing is visible yet)."""
     i, n = partition
     if n < 1 or not 0 <= i < n:
         raise ParameterError("--partition", f"{i}/{n} is not i/n with 0 <= i < n")
-    started = time.perf_counter()
     run_id = run_id_for(cfg)
     pop = draw_population(cfg)
-    blocks = [b for b in range(-(-cfg.developers // block_size)) if b % n == i]
+    blocks = _blocks_of(cfg, block_size, partition)
     models = _models(cfg)
     arms = _arms(cfg, pop)
     scope = f"{run_id}.p{i}of{n}"
-    replace = _also_replace(run_id, partition)
     writers: dict[str, TableWriter] = {
-        t: lake.writer(
-            t, source=SOURCE, scope=scope, run_id=run_id, replace_scope="all", also_replace=replace
-        )
-        for t in (*DAY_TABLES, *WHOLE_TABLES)
+        t: lake.writer(t, source=SOURCE, scope=scope, run_id=run_id, replace_scope="all")
+        for t in ALL_TABLES
     }
     sums = TruthSums()
-    sample: list[pa.Table] = []
+    samples: list[pa.Table] = []
     sample_rows = 0
     total_steps = max(cfg.days * len(blocks), 1)
     step = 0
@@ -186,6 +232,7 @@ def simulate(
     }
     block_ids = {b: pa.array(pop.developer_ids(dev), pa.string()) for b, dev in block_devs.items()}
     sink = _WriteSink(writers)
+    last_day = cfg.start + timedelta(days=cfg.days - 1)
     try:
         for d in range(cfg.days):
             ctx = _day_context(cfg, models, arms, d)
@@ -201,9 +248,9 @@ def simulate(
                     **generate_activity(cfg, pop, dev, b, ctx, block_ids[b]),
                 }
                 sink.put(tables, ctx.day)
-                if sample_csv is not None and sample_rows < SAMPLE_ROWS:
+                if sample and sample_rows < SAMPLE_ROWS:
                     take = out.suggestions.slice(0, SAMPLE_ROWS - sample_rows)
-                    sample.append(
+                    samples.append(
                         take.append_column("day", pa.array([ctx.day] * take.num_rows, pa.date32()))
                     )
                     sample_rows += take.num_rows
@@ -217,29 +264,76 @@ def simulate(
             for table, data in whole_tables(
                 cfg, pop, mine, last_event[mine], arms, first=i == 0
             ).items():
-                writers[table].write(data)
-        rows = {table: w.commit().rows_written for table, w in writers.items()}
+                # Seats are a snapshot taken on the run's last day, like a seats export.
+                writers[table].write(data, day=last_day if table == "seats" else None)
+        writes = {table: w.finish() for table, w in writers.items()}
     except BaseException:
         sink.finish(raise_errors=False)
         for w in writers.values():
             w.abort()
         raise
-    truth = write_part(
-        lake.simulator_dir, run_id, partition, truth_part(cfg, pop, mine, run_id, sums)
-    )
-    if sample_csv is not None and sample:
-        rows_ = pa.concat_tables([s.cast(sample[0].schema) for s in sample])
+    for w in writers.values():
+        w.release()
+    sample_table = None
+    if samples:
+        rows_ = pa.concat_tables([s.cast(samples[0].schema) for s in samples])
         n_rows = rows_.num_rows
         stamp = writers["suggestions"].ingested_at
-        rows_ = (
+        sample_table = (
             rows_.append_column("source", pa.array([SOURCE] * n_rows))
+            .append_column("scope", pa.array([scope] * n_rows))
             .append_column("ingested_at", pa.array([stamp] * n_rows, pa.timestamp("us", tz="UTC")))
             .append_column("run_id", pa.array([run_id] * n_rows))
         )
-        _write_sample(sample_csv, rows_)
-    return SimulationResult(
-        run_id, cfg.scenario, partition, rows, truth, time.perf_counter() - started
+    return GeneratedPartition(
+        run_id, partition, writes, truth_part(cfg, pop, mine, run_id, sums), sample_table
     )
+
+
+def _blocks_of(cfg: SimulationConfig, block_size: int, partition: tuple[int, int]) -> list[int]:
+    i, n = partition
+    return [b for b in range(-(-cfg.developers // block_size)) if b % n == i]
+
+
+def publish(
+    lake: Lake, generated: list[GeneratedPartition], *, partition: tuple[int, int] = (0, 1)
+) -> SimulationResult:
+    """Commit generated partitions as the lake's simulated world, then record it.
+
+    ``generated`` holds every partition of the run (worker processes) or the one partition
+    ``partition`` of a sharded run, whose sibling partitions' rows are kept.
+    """
+    run_id = generated[0].run_id
+    i, n = partition
+    siblings = (
+        frozenset(f"{run_id}.p{k}of{n}" for k in range(n) if k != i) if n > 1 else frozenset()
+    )
+    replacement = Replacement(SOURCE, None, None, keep_scopes=siblings)
+    rows: dict[str, int] = {}
+    versions: dict[str, int] = {}
+    with lake.lock(PUBLISH_LOCK, what="publishing the simulated world"):
+        try:
+            for table in ALL_TABLES:
+                writes = [g.writes[table] for g in generated]
+                report = lake.commit(
+                    table, writes, replacement, info={"operation": "simulate", "run_id": run_id}
+                )
+                rows[table] = sum(w.rows for w in writes)
+                if report.version is not None:
+                    versions[table] = report.version
+        except BaseException:
+            lake.discard(w for g in generated for t, w in g.writes.items() if t not in versions)
+            raise
+        truth = None
+        if len(generated) == n or n == 1:
+            parts = [dict(g.truth_part) | {"table_versions": versions} for g in generated]
+        else:
+            parts = write_part(
+                lake.simulator_dir, run_id, partition, generated[0].truth_part, versions
+            )
+        if parts is not None:
+            truth = complete_truth(lake, parts)
+    return SimulationResult(run_id, "", partition, rows, truth, 0.0, versions)
 
 
 class _WriteSink:

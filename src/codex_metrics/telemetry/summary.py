@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from codex_metrics.lake import Lake
+from codex_metrics.lake import SIMULATOR_SOURCE, Lake
 from codex_metrics.telemetry.truth import load_truth
 
 __all__ = ["SummaryRow", "summarize_simulation"]
@@ -32,7 +32,10 @@ def _one(con: Any, sql: str) -> Any:
 
 
 def summarize_simulation(lake: Lake) -> list[SummaryRow]:
-    """Measure the headline metrics in the lake and put them beside ``truth.json``.
+    """Measure the headline metrics of the simulated world and put them beside its truth.
+
+    The world is read at the versions its truth records (its rows only), so a simulation that
+    is publishing or was killed half way never mixes into the comparison.
 
     Raises:
         DataNotFoundError: the lake holds no complete simulated run.
@@ -40,7 +43,7 @@ def summarize_simulation(lake: Lake) -> list[SummaryRow]:
     truth = load_truth(lake)
     est = truth["estimands"]
     params = truth["parameters"]
-    con = lake.connect()
+    con = lake.snapshot(sources=[SIMULATOR_SOURCE]).connect()
     sim = "source = 'simulator'"
     rows: list[SummaryRow] = []
     devs = _one(con, f"SELECT count(DISTINCT developer_id) FROM suggestions WHERE {sim}")

@@ -1,9 +1,11 @@
-"""Ground truth of a simulated world: ``<lake>/_simulator/truth.json``.
+"""Ground truth of a simulated world: ``<lake>/_simulator/truth-<run_id>.json``.
 
-Each partition of a run writes its part (parameters, persona members of its developers, and sums
-of expected values over the events it generated); when every part of the run is there, they are
-combined into ``truth.json``. Estimands are computed from the combined sums, so a partitioned run
-has the same truth as a single one.
+Each partition of a run writes its part (parameters, persona members of its developers, sums
+of expected values over the events it generated, and the table versions its commits made); when
+every part of the run is there, they are combined into the truth, the world is recorded (the
+lake's commit point, with the newest version of every table), and ``truth.json`` gets a copy.
+Estimands are computed from the combined sums, so a partitioned run has the same truth as a
+single one.
 
 Estimands (each under ``estimands``):
 
@@ -29,15 +31,26 @@ from pathlib import Path
 from typing import Any
 
 from codex_metrics.errors import DataNotFoundError
+from codex_metrics.lake import Lake
 
-__all__ = ["combine_parts", "load_truth", "truth_path", "write_part"]
+__all__ = [
+    "TRUTH_FILE",
+    "combine_parts",
+    "complete_truth",
+    "load_truth",
+    "truth_path",
+    "write_part",
+]
 
 TRUTH_FILE = "truth.json"
+PARTS_DIR = "parts"
+#: How many past worlds keep their truth file (the current one always does).
+KEEP_TRUTHS = 5
 
 
-def truth_path(simulator_dir: Path) -> Path:
-    """Path of the combined truth file."""
-    return simulator_dir / TRUTH_FILE
+def truth_path(simulator_dir: Path, run_id: str | None = None) -> Path:
+    """Path of the truth of ``run_id`` (default: the convenience copy of the latest)."""
+    return simulator_dir / (TRUTH_FILE if run_id is None else f"truth-{run_id}.json")
 
 
 def _atomic_json(path: Path, doc: Mapping[str, Any]) -> None:
@@ -47,28 +60,64 @@ def _atomic_json(path: Path, doc: Mapping[str, Any]) -> None:
 
 
 def write_part(
-    simulator_dir: Path, run_id: str, partition: tuple[int, int], part: Mapping[str, Any]
-) -> Path | None:
-    """Write one partition's truth part; combine when all parts are present.
-
-    Parts of other runs are removed (a lake holds one simulated world).
+    simulator_dir: Path,
+    run_id: str,
+    partition: tuple[int, int],
+    part: Mapping[str, Any],
+    versions: Mapping[str, int],
+) -> list[dict[str, Any]] | None:
+    """Write one partition's truth part with the table versions its commits made.
 
     Returns:
-        The combined truth path once complete, else ``None``.
+        Every part of the run once all of them are there, else ``None``.
     """
-    simulator_dir.mkdir(parents=True, exist_ok=True)
     i, n = partition
-    for old in simulator_dir.glob("truth.part-*.json"):
-        if not old.name.startswith(f"truth.part-{run_id}-") or not old.name.endswith(f"of{n}.json"):
-            old.unlink(missing_ok=True)
-    _atomic_json(simulator_dir / f"truth.part-{run_id}-{i}of{n}.json", part)
-    parts = [simulator_dir / f"truth.part-{run_id}-{k}of{n}.json" for k in range(n)]
-    if not all(p.exists() for p in parts):
-        truth_path(simulator_dir).unlink(missing_ok=True)
+    folder = simulator_dir / PARTS_DIR / run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    _atomic_json(folder / f"part-{i}of{n}.json", {**part, "table_versions": dict(versions)})
+    paths = [folder / f"part-{k}of{n}.json" for k in range(n)]
+    if not all(p.exists() for p in paths):
         return None
-    combined = combine_parts([json.loads(p.read_text()) for p in parts])
-    _atomic_json(truth_path(simulator_dir), combined)
-    return truth_path(simulator_dir)
+    return [json.loads(p.read_text()) for p in paths]
+
+
+def complete_truth(lake: Lake, parts: list[dict[str, Any]]) -> Path:
+    """Combine the parts, store the truth, then record the world (its commit point).
+
+    The truth is written to ``truth-<run_id>.json`` before the world is recorded, and copied
+    to ``truth.json`` after, so whatever a crash interrupts, readers find the truth of the
+    world they read.
+    """
+    truth = combine_parts(parts)
+    versions: dict[str, int] = {}
+    for part in parts:
+        for table, version in part.get("table_versions", {}).items():
+            versions[table] = max(versions.get(table, -1), int(version))
+    truth["table_versions"] = versions
+    folder = lake.simulator_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    _atomic_json(truth_path(folder, truth["run_id"]), truth)
+    lake.publish_world(truth["run_id"], versions)
+    _atomic_json(truth_path(folder), truth)
+    _prune(lake)
+    return truth_path(folder)
+
+
+def _prune(lake: Lake) -> None:
+    """Drop truths of worlds no longer kept, and the parts of published worlds."""
+    worlds = lake.worlds()
+    keep = {w.run_id for w in worlds[-KEEP_TRUTHS:]}
+    published = {w.run_id for w in worlds}
+    for path in lake.simulator_dir.glob("truth-*.json"):
+        if path.stem.removeprefix("truth-") not in keep:
+            path.unlink(missing_ok=True)
+    parts = lake.simulator_dir / PARTS_DIR
+    if parts.is_dir():
+        for folder in parts.iterdir():
+            if folder.name in published:
+                for f in folder.iterdir():
+                    f.unlink(missing_ok=True)
+                folder.rmdir()
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -155,16 +204,21 @@ def combine_parts(parts: list[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
-def load_truth(where: Any) -> dict[str, Any]:
-    """Read the combined truth of the lake's simulated world.
+def load_truth(where: Lake | Path) -> dict[str, Any]:
+    """Read the truth of the simulated world the lake's readers see.
 
     Args:
-        where: a :class:`~codex_metrics.lake.Lake` or its ``_simulator`` directory.
+        where: a :class:`~codex_metrics.lake.Lake` (the truth of its current world) or a
+            ``_simulator`` directory (its ``truth.json``).
 
     Raises:
         DataNotFoundError: no complete simulated run in this lake.
     """
-    path = truth_path(Path(getattr(where, "simulator_dir", where)))
+    if isinstance(where, Lake):
+        world = where.world()
+        path = truth_path(where.simulator_dir, world.run_id if world else None)
+    else:
+        path = truth_path(Path(where))
     if not path.exists():
         raise DataNotFoundError(
             f"{path}: no simulator truth here; run `codex-metrics simulate` (all partitions) first"
