@@ -39,3 +39,14 @@ def main(argv: list[str] | None = None) -> None:
     except CodexMetricsError as exc:
         typer.echo(f"Error: {exc}", err=True)
         sys.exit(2)
+    except Exception as exc:
+        # A query engine failing on a lake data file: name the table and file, not a traceback.
+        if type(exc).__module__.split(".")[0] not in ("duckdb", "_duckdb", "pyspark", "py4j"):
+            raise
+        from codex_metrics.lake import explain_read_error
+
+        explained = explain_read_error(exc)
+        if explained is None:
+            raise
+        typer.echo(f"Error: {explained}", err=True)
+        sys.exit(2)

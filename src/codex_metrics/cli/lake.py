@@ -171,9 +171,19 @@ def migrate(lake: LakeOption = None) -> None:
 
     Example: codex-metrics lake migrate --lake ./codex-metrics-lake
     """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     from codex_metrics.lake import migrate_lake
 
-    report = migrate_lake(settings_for(lake=lake).lake_path)
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("converting files", total=None)
+
+        def report_progress(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        report = migrate_lake(settings_for(lake=lake).lake_path, on_progress=report_progress)
     typer.echo(report.summary())
 
 

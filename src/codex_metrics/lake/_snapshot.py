@@ -26,6 +26,7 @@ from deltalake import DeltaTable
 
 from codex_metrics.errors import ParameterError
 from codex_metrics.lake._delta import COMMIT_INFO_KEY, DataFile, open_table, table_files
+from codex_metrics.lake._maintenance import explain_read_error
 from codex_metrics.lake._world import SIMULATOR_SOURCE, World, current_world
 from codex_metrics.lake.schema import TableSpec
 from codex_metrics.lake.tables import TABLES
@@ -319,7 +320,13 @@ class LakeSnapshot:
         for name, spec in TABLES.items():
             sql = self.view_sql(name)
             if sql is not None:
-                con.execute(f'CREATE OR REPLACE VIEW "{name}" AS {sql}')
+                try:
+                    con.execute(f'CREATE OR REPLACE VIEW "{name}" AS {sql}')
+                except duckdb.Error as exc:  # binding the view reads the files' footers
+                    explained = explain_read_error(exc)
+                    if explained is None:
+                        raise
+                    raise explained from None
             else:
                 empty = pa.Table.from_batches([], schema=spec.reader_schema())
                 con.register(f"__empty_{name}", empty)
