@@ -13,6 +13,7 @@ from codex_metrics.lake._maintenance import (
     VacuumReport,
     explain_read_error,
 )
+from codex_metrics.lake._migrate import MigrationReport, TableMigration, migrate_lake
 from codex_metrics.lake._snapshot import LakeSnapshot, SourceSelection, TableVersion, parse_as_of
 from codex_metrics.lake._world import SIMULATOR_SOURCE, World
 from codex_metrics.lake._writer import (
@@ -36,11 +37,13 @@ __all__ = [
     "DataFile",
     "Lake",
     "LakeSnapshot",
+    "MigrationReport",
     "PendingWrite",
     "Problem",
     "Replacement",
     "SourceSelection",
     "TableInfo",
+    "TableMigration",
     "TableSpec",
     "TableVersion",
     "TableWriter",
@@ -49,6 +52,7 @@ __all__ = [
     "WriteReport",
     "conform",
     "explain_read_error",
+    "migrate_lake",
     "newest_wins",
     "parse_as_of",
     "table_spec",
