@@ -245,3 +245,52 @@ def test_lake_paths_and_versions_fail_in_one_line(
         Lake.open(regular)
     code, out = run_main(capsys, "lake", "info", "--lake", str(newer))
     assert code == 2 and "upgrade codex-metrics" in out and out.count("\n") == 1
+
+
+def test_compact_merges_small_files_without_changing_a_number(tmp_lake: Lake) -> None:
+    from tests.lake.test_concurrency import DAY, typing_rows
+
+    writer = tmp_lake.writer("typing", source="github", scope="acme/app")
+    for batch in (["a", "b"], ["c"], ["d"]):  # a collector appending as it pages
+        writer.write(typing_rows(batch).drop_columns(["day"]), day=DAY)
+        writer.close_day(DAY)
+    writer.commit()
+    tmp_lake.write_table("typing", typing_rows(["s"]), source="simulator", scope="world")
+    before = (
+        tmp_lake.connect(sources="all")
+        .execute("SELECT source, developer_id, chars_typed FROM typing ORDER BY ALL")
+        .fetchall()
+    )
+    files_before = len(tmp_lake.snapshot().tables["typing"].files)
+    assert files_before == 4
+    assert tmp_lake.compact() == {"typing": 3}
+    snap = tmp_lake.snapshot(sources="all")
+    assert len(snap.tables["typing"].files) == 2  # the simulator's file is left alone
+    after = (
+        snap.connect()
+        .execute("SELECT source, developer_id, chars_typed FROM typing ORDER BY ALL")
+        .fetchall()
+    )
+    assert after == before
+    assert tmp_lake.history("typing")[0].operation == "compact"
+    assert tmp_lake.compact() == {}  # nothing left to merge
+
+
+@pytest.mark.slow
+def test_vacuum_during_a_simulation_never_breaks_it(tmp_path: Path) -> None:
+    lake = Lake.open(tmp_path / "lake")
+    simulate(lake, build_config("baseline", developers=100, days=4, seed=1))
+    proc = start_simulation(
+        lake.root, "--developers", "3000", "--days", "8", "--seed", "2", "--workers", "2"
+    )
+    skipped = 0
+    while proc.poll() is None:
+        report = lake.vacuum(retain_hours=0)
+        skipped += len(report.skipped)
+    _, err = proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    assert skipped > 0  # vacuum saw the writers and left their tables alone
+    assert lake.check() == []
+    truth = load_truth(lake)
+    assert truth["developers"] == 3000
+    assert world_counts(lake)["developers"] == 3000

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -91,7 +92,7 @@ class GeneratedPartition:
     run_id: str
     partition: tuple[int, int]
     writes: dict[str, PendingWrite]
-    truth_part: dict[str, object]
+    truth_part: dict[str, Any]
     sample: pa.Table | None = None
 
 
@@ -325,6 +326,7 @@ def publish(
             lake.discard(w for g in generated for t, w in g.writes.items() if t not in versions)
             raise
         truth = None
+        parts: list[dict[str, Any]] | None
         if len(generated) == n or n == 1:
             parts = [dict(g.truth_part) | {"table_versions": versions} for g in generated]
         else:

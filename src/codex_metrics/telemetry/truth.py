@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +124,7 @@ def _ratio(num: float, den: float) -> float | None:
     return num / den if den else None
 
 
-def combine_parts(parts: list[Mapping[str, Any]]) -> dict[str, Any]:
+def combine_parts(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Combine partition parts into the truth document, computing the estimands."""
     first = parts[0]
     sums: dict[str, float] = {}
