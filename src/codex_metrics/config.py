@@ -37,7 +37,7 @@ from codex_metrics.errors import ConfigError
 __all__ = [
     "CONFIG_FILENAME",
     "DEFAULT_LAKE",
-    "Engine",
+    "EngineName",
     "Settings",
     "find_config_file",
     "load_settings",
@@ -45,8 +45,8 @@ __all__ = [
 
 CONFIG_FILENAME = "codex-metrics.toml"
 DEFAULT_LAKE = Path("codex-metrics-lake")
-Engine = Literal["duckdb", "spark"]
-_ENGINES: tuple[Engine, ...] = ("duckdb", "spark")
+EngineName = Literal["duckdb", "spark"]
+_ENGINES: tuple[EngineName, ...] = ("duckdb", "spark")
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class Settings:
     """
 
     lake_path: Path = DEFAULT_LAKE
-    engine: Engine = "duckdb"
+    engine: EngineName = "duckdb"
     pseudonym_key: str = "codex-metrics-default-key"
     store_identities: bool = False
     openai_base_url: str | None = None
@@ -80,10 +80,10 @@ class Settings:
         return replace(self, **given)
 
 
-def _check_engine(value: object, where: str) -> Engine:
+def _check_engine(value: object, where: str) -> EngineName:
     if value not in _ENGINES:
         raise ConfigError(f"{where}: engine must be one of {', '.join(_ENGINES)}, not {value!r}")
-    return cast(Engine, value)
+    return cast(EngineName, value)
 
 
 def find_config_file(cwd: Path | None = None, env: Mapping[str, str] | None = None) -> Path | None:

@@ -6,7 +6,7 @@ import re
 
 from codex_metrics.evaluation.compare import compare_runs
 from codex_metrics.evaluation.outcomes import Outcome
-from codex_metrics.evaluation.report import render_html, render_markdown
+from codex_metrics.evaluation.report import render_eval_html, render_eval_markdown
 from codex_metrics.evaluation.results import EvalRun, SampleRecord
 
 P, F = Outcome.PASSED, Outcome.ASSERTION_FAILURE
@@ -29,7 +29,7 @@ def run(name: str, passed: set[int]) -> EvalRun:
 
 def test_markdown_has_pass_at_k_outcomes_quality_and_flips() -> None:
     a, b = run("model-a", {0, 1, 2}), run("model-b", {1, 2, 3, 4})
-    text = render_markdown([a, b], compare_runs(a, b))
+    text = render_eval_markdown([a, b], compare_runs(a, b))
     assert "| run-model-a | model-a | humaneval | 10 | 10 | 30.0% |" in text
     assert "| run-model-b | model-b | humaneval | 10 | 10 | 40.0% |" in text
     assert "| assertion_failure | 7 | 6 |" in text
@@ -40,7 +40,7 @@ def test_markdown_has_pass_at_k_outcomes_quality_and_flips() -> None:
 
 def test_html_is_self_contained_with_four_charts() -> None:
     a, b = run("model-a", {0, 1, 2}), run("model-b", {1, 2, 3, 4})
-    page = render_html([a, b], compare_runs(a, b))
+    page = render_eval_html([a, b], compare_runs(a, b))
     assert page.count("<svg") == 4
     assert "<script" not in page and "<link" not in page
     assert re.findall(r"(?:src|href)=", page) == []
@@ -56,7 +56,7 @@ def test_any_k_the_samples_allow() -> None:
         for i in range(5)
     )
     run5 = EvalRun("r", "m", "humaneval", "replay", records)
-    text = render_markdown([run5], ks=[1, 2, 5, 10])
+    text = render_eval_markdown([run5], ks=[1, 2, 5, 10])
     assert "| pass@1 | pass@2 | pass@5 |" in text and "pass@10" not in text
     # per task c = t % 3 of n = 5: pass@1 = mean(c) / 5 = (0+1+2+0+1+2) / 30
     assert "| 20.0% |" in text

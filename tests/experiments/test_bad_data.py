@@ -68,11 +68,3 @@ def test_proportion_and_mean_stats_pool_by_addition():
     assert ratio.mean == pytest.approx(whole.mean) and ratio.variance == pytest.approx(
         whole.variance
     )
-
-
-def test_public_surface_is_sorted_and_importable():
-    import codex_metrics.experiments as experiments
-
-    assert experiments.__all__ == sorted(experiments.__all__)
-    for name in experiments.__all__:
-        assert getattr(experiments, name) is not None

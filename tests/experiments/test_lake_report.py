@@ -17,11 +17,11 @@ from codex_metrics.experiments import (
     SrmLevel,
     Status,
     analyze_experiment,
-    render_html,
-    render_json,
-    render_markdown,
+    render_experiment_html,
+    render_experiment_json,
+    render_experiment_markdown,
 )
-from codex_metrics.experiments.metric_source import developer_sums
+from codex_metrics.experiments.metric_source import cached_developer_sums
 
 from .simulated import SMALL, experiment_id, make_lake
 
@@ -89,16 +89,16 @@ def test_assignment_health_and_slices(report):
 
 
 def test_renderings(report):
-    md = render_markdown(report)
+    md = render_experiment_markdown(report)
     assert "**Verdict: SHIP.**" in md and "| acceptance_rate_by_count | primary |" in md
-    page = render_html(report)
+    page = render_experiment_html(report)
     svg = page[page.index("<svg") : page.index("</svg>") + 6]
     ET.fromstring(svg)  # well-formed
     assert svg.count("<circle") == 7
-    doc = json.loads(render_json(report))
+    doc = json.loads(render_experiment_json(report))
     assert doc["verdict"]["decision"] == "ship"
     assert doc["metrics"][0]["comparison"]["absolute"]["status"] == "ok"
-    assert "NaN" not in render_json(report)
+    assert "NaN" not in render_experiment_json(report)
 
 
 def test_srm_bug_is_caught_and_blocks_the_verdict(tmp_path):
@@ -179,7 +179,7 @@ def test_catalogue_seam_agrees_with_hand_written_sql(ab_lake, metric):
     from datetime import UTC, datetime
 
     window = {"start": datetime(2025, 3, 6, tzinfo=UTC), "end": datetime(2025, 3, 17, tzinfo=UTC)}
-    ours = developer_sums(con, metric, **window).order("developer_id").fetchall()
+    ours = cached_developer_sums(con, metric, **window).order("developer_id").fetchall()
     numerator, denominator = REFERENCE_SQL[metric]
     ref = con.sql(
         f"SELECT developer_id, coalesce({numerator}, 0)::DOUBLE, coalesce({denominator}, 0)::DOUBLE "
@@ -214,8 +214,10 @@ def test_a_metric_the_lake_cannot_compute_is_a_row_not_a_crash(tmp_path):
     assert bad.status is Status.METRIC_UNAVAILABLE and "no_such_metric" in bad.message
     assert bad.comparison is None and math.isnan(bad.adjusted_p_value)
     assert next(m for m in report.metrics if m.metric == "edit_distance_mean").status is Status.OK
-    assert "no_such_metric" in render_markdown(report)
-    assert json.loads(render_json(report))["metrics"][-2]["status"] == "metric_unavailable"
+    assert "no_such_metric" in render_experiment_markdown(report)
+    assert (
+        json.loads(render_experiment_json(report))["metrics"][-2]["status"] == "metric_unavailable"
+    )
 
 
 def test_the_one_scan_prefetch_changes_no_number(ab_lake, report, monkeypatch):

@@ -128,7 +128,7 @@ def test_experiment_engine_uses_the_catalogue(two_developers: Lake) -> None:
     from codex_metrics.experiments import metric_source
 
     assert metric_source.metric_info("persistence_rate_10m").higher_is_better
-    rel = metric_source.developer_sums(
+    rel = metric_source.cached_developer_sums(
         two_developers.connect(), "acceptance_rate_by_count", start=at(MONDAY, 0), end=at(TUE, 0)
     )
     assert sorted(rel.fetchall()) == [("dev-a", 1.0, 2.0), ("dev-b", 0.0, 0.0)]

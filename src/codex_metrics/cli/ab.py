@@ -32,9 +32,9 @@ from codex_metrics.experiments import (
     default_window,
     list_experiments,
     power_at,
-    render_html,
-    render_json,
-    render_markdown,
+    render_experiment_html,
+    render_experiment_json,
+    render_experiment_markdown,
     required_developers,
     window_values,
 )
@@ -167,7 +167,11 @@ def analyze_cmd(
         metrics=tuple(metric) if metric else None,
     )
     report = analyze_experiment(_connect(lake, source, as_of), experiment, options)
-    render = {"markdown": render_markdown, "html": render_html, "json": render_json}[output_format]
+    render = {
+        "markdown": render_experiment_markdown,
+        "html": render_experiment_html,
+        "json": render_experiment_json,
+    }[output_format]
     _emit(render(report), output)
 
 

@@ -32,8 +32,8 @@ from codex_metrics.evaluation import (
     publish,
     read_results,
     read_samples,
-    render_html,
-    render_markdown,
+    render_eval_html,
+    render_eval_markdown,
     run_from_lake,
     write_results,
 )
@@ -251,9 +251,9 @@ def report(
     loaded = [_load_run(spec, lake) for spec in runs]
     comparison = compare_runs(loaded[0], loaded[1]) if len(loaded) == 2 else None
     ks = _parse_ks(k)
-    out.write_text(render_markdown(loaded, comparison, ks=ks), encoding="utf-8")
+    out.write_text(render_eval_markdown(loaded, comparison, ks=ks), encoding="utf-8")
     if html is not None:
-        html.write_text(render_html(loaded, comparison, ks=ks), encoding="utf-8")
+        html.write_text(render_eval_html(loaded, comparison, ks=ks), encoding="utf-8")
     typer.echo(f"wrote {out}" + (f" and {html}" if html else ""))
 
 

@@ -83,7 +83,7 @@ AsOfOption = Annotated[
     ),
 ]
 
-Grain = Literal["day", "week", "month"]
+TimeGrain = Literal["day", "week", "month"]
 OutputFormat = Literal["table", "csv", "json"]
 
 

@@ -9,7 +9,7 @@ Typical use::
     print(run.pass_at_k())
 """
 
-from codex_metrics.evaluation.compare import Comparison, compare_runs, mcnemar_exact
+from codex_metrics.evaluation.compare import RunComparison, compare_runs, mcnemar_exact
 from codex_metrics.evaluation.execution import default_workers, run_programs
 from codex_metrics.evaluation.extraction import extract_code
 from codex_metrics.evaluation.openai_provider import GenerationConfig, OpenAIProvider
@@ -21,7 +21,7 @@ from codex_metrics.evaluation.quality import (
     quality_of_samples,
     sample_quality,
 )
-from codex_metrics.evaluation.report import render_html, render_markdown
+from codex_metrics.evaluation.report import render_eval_html, render_eval_markdown
 from codex_metrics.evaluation.results import (
     EvalRun,
     SampleRecord,
@@ -45,13 +45,13 @@ from codex_metrics.evaluation.tasks import (
 
 __all__ = [
     "CodeQuality",
-    "Comparison",
     "EvalRun",
     "ExecutionLimits",
     "ExecutionResult",
     "GenerationConfig",
     "OpenAIProvider",
     "Outcome",
+    "RunComparison",
     "Sample",
     "SampleRecord",
     "SandboxConfig",
@@ -75,8 +75,8 @@ __all__ = [
     "quality_of_samples",
     "read_results",
     "read_samples",
-    "render_html",
-    "render_markdown",
+    "render_eval_html",
+    "render_eval_markdown",
     "run_from_lake",
     "run_programs",
     "runs_from_lake",

@@ -28,9 +28,9 @@ from codex_metrics.errors import ParameterError
 from codex_metrics.evaluation.outcomes import Outcome
 from codex_metrics.evaluation.results import EvalRun
 
-__all__ = ["CategoryDelta", "Comparison", "TaskDelta", "compare_runs", "mcnemar_exact"]
+__all__ = ["CategoryDelta", "RunComparison", "TaskDelta", "compare_runs", "mcnemar_exact"]
 
-Status = Literal["ok", "no_common_tasks"]
+RunComparisonStatus = Literal["ok", "no_common_tasks"]
 
 
 @dataclass(frozen=True)
@@ -76,10 +76,10 @@ class CategoryDelta:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class RunComparison:
     """Result of :func:`compare_runs` (``status`` says whether the numbers are defined)."""
 
-    status: Status
+    status: RunComparisonStatus
     run_a: str
     run_b: str
     model_a: str
@@ -145,7 +145,7 @@ def compare_runs(
     resamples: int = 10_000,
     confidence: float = 0.95,
     seed: int = 0,
-) -> Comparison:
+) -> RunComparison:
     """Compare run ``b`` against run ``a`` on the tasks both answered (see module docstring).
 
     Raises:
@@ -167,7 +167,7 @@ def compare_runs(
         "confidence": confidence,
     }
     if not common:
-        return Comparison(status="no_common_tasks", tasks=0, **base)  # type: ignore[arg-type]
+        return RunComparison(status="no_common_tasks", tasks=0, **base)  # type: ignore[arg-type]
     per_task = tuple(TaskDelta(t, *counts_a[t], *counts_b[t]) for t in common)
     diffs = np.array([d.difference for d in per_task])
     low, high = _bootstrap_ci(diffs, resamples, confidence, seed)
@@ -183,7 +183,7 @@ def compare_runs(
         )
     if base["tasks_only_in_a"] or base["tasks_only_in_b"]:
         notes.append("the runs answered different tasks; compared on the tasks both answered")
-    return Comparison(
+    return RunComparison(
         status="ok",
         tasks=len(common),
         pass_rate_a=float(np.mean([d.rate_a for d in per_task])),

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from codex_metrics.evaluation.compare import Comparison
+from codex_metrics.evaluation.compare import RunComparison
 from codex_metrics.evaluation.outcomes import Outcome
 from codex_metrics.evaluation.results import EvalRun
 
-__all__ = ["render_html", "render_markdown"]
+__all__ = ["render_eval_html", "render_eval_markdown"]
 
 _COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948")
 
@@ -45,9 +45,9 @@ def _ks(runs: Sequence[EvalRun], ks: Sequence[int] | None) -> list[int]:
     return sorted({k for run in runs for k in run.pass_at_k(ks or (1, 10, 100))})
 
 
-def render_markdown(
+def render_eval_markdown(
     runs: Sequence[EvalRun],
-    comparison: Comparison | None = None,
+    comparison: RunComparison | None = None,
     *,
     ks: Sequence[int] | None = None,
 ) -> str:
@@ -98,7 +98,7 @@ def render_markdown(
     return "\n".join(lines) + "\n"
 
 
-def _comparison_markdown(c: Comparison) -> list[str]:
+def _comparison_markdown(c: RunComparison) -> list[str]:
     out = [f"## {c.model_b} vs {c.model_a}", ""]
     if c.status != "ok" or c.mean_difference is None or c.ci_low is None or c.ci_high is None:
         return [*out, f"No comparison: {c.status}."]
@@ -183,9 +183,9 @@ def _histogram(values: list[float], bins: np.ndarray) -> list[float]:
     return [float(c) / len(values) for c in counts]
 
 
-def render_html(
+def render_eval_html(
     runs: Sequence[EvalRun],
-    comparison: Comparison | None = None,
+    comparison: RunComparison | None = None,
     *,
     ks: Sequence[int] | None = None,
 ) -> str:
@@ -278,7 +278,7 @@ def render_html(
             f"<h2>Flipped tasks ({html.escape(comparison.model_a)} → {html.escape(comparison.model_b)})</h2>"
             f"<table><tr><th>task</th><th>direction</th></tr>{rows or '<tr><td colspan=2>none</td></tr>'}</table>"
         )
-    markdown = render_markdown(runs, comparison, ks=ks)
+    markdown = render_eval_markdown(runs, comparison, ks=ks)
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Code evaluation report</title>"
         "<style>body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;color:#222}"

@@ -22,7 +22,7 @@ from codex_metrics.experiments.design import (
     load_experiment,
 )
 from codex_metrics.experiments.frequentist import (
-    Comparison,
+    ArmComparison,
     Effect,
     absolute_effect,
     compare,
@@ -40,14 +40,14 @@ from codex_metrics.experiments.lake_stats import (
     metric_statistics,
     window_values,
 )
-from codex_metrics.experiments.metric_source import MetricInfo, developer_sums, metric_info
+from codex_metrics.experiments.metric_source import MetricInfo, cached_developer_sums, metric_info
 from codex_metrics.experiments.mixed import MixedResult, mixed_model_effect
 from codex_metrics.experiments.multiple_testing import benjamini_hochberg, holm
 from codex_metrics.experiments.power import PowerPlan, power_at, required_developers
 from codex_metrics.experiments.report import (
-    render_html,
-    render_json,
-    render_markdown,
+    render_experiment_html,
+    render_experiment_json,
+    render_experiment_markdown,
     report_to_dict,
 )
 from codex_metrics.experiments.results import (
@@ -55,7 +55,7 @@ from codex_metrics.experiments.results import (
     AssignmentHealth,
     Decision,
     ExperimentReport,
-    MetricResult,
+    MetricAnalysis,
     Role,
     SliceResult,
     Verdict,
@@ -71,10 +71,10 @@ __all__ = [
     "AdjustedArm",
     "AnalysisOptions",
     "Arm",
+    "ArmComparison",
     "AssignmentCounts",
     "AssignmentHealth",
     "BootstrapResult",
-    "Comparison",
     "CupedRatioStats",
     "CupedResult",
     "Decision",
@@ -85,8 +85,8 @@ __all__ = [
     "Guardrail",
     "GuardrailOutcome",
     "MeanStats",
+    "MetricAnalysis",
     "MetricInfo",
-    "MetricResult",
     "MetricStatistics",
     "MixedResult",
     "NonInferiority",
@@ -104,6 +104,7 @@ __all__ = [
     "analyze_experiment",
     "assignment_counts",
     "benjamini_hochberg",
+    "cached_developer_sums",
     "cluster_bootstrap",
     "compare",
     "compare_arms",
@@ -111,7 +112,6 @@ __all__ = [
     "decide",
     "default_window",
     "developer_arrays",
-    "developer_sums",
     "eval_delta",
     "heterogeneous_developers",
     "holm",
@@ -124,9 +124,9 @@ __all__ = [
     "poisson_bootstrap",
     "power_at",
     "relative_effect",
-    "render_html",
-    "render_json",
-    "render_markdown",
+    "render_experiment_html",
+    "render_experiment_json",
+    "render_experiment_markdown",
     "report_to_dict",
     "required_developers",
     "sequential_effect",

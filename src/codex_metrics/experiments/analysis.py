@@ -21,7 +21,7 @@ from codex_metrics.errors import CodexMetricsError, ParameterError
 from codex_metrics.experiments.bootstrap import poisson_bootstrap
 from codex_metrics.experiments.cuped import CupedRatioStats, cuped_adjust
 from codex_metrics.experiments.design import ExperimentDesign, load_experiment
-from codex_metrics.experiments.frequentist import Comparison, compare
+from codex_metrics.experiments.frequentist import ArmComparison, compare
 from codex_metrics.experiments.guardrails import (
     NonInferiority,
     guardrail_outcome,
@@ -41,7 +41,7 @@ from codex_metrics.experiments.results import (
     AnalysisOptions,
     AssignmentHealth,
     ExperimentReport,
-    MetricResult,
+    MetricAnalysis,
     Role,
     SliceResult,
 )
@@ -62,7 +62,7 @@ def compare_arms(
     *,
     options: AnalysisOptions,
     planned_developers: int | None = None,
-) -> tuple[Comparison, ArmStatistic, ArmStatistic, bool, float]:
+) -> tuple[ArmComparison, ArmStatistic, ArmStatistic, bool, float]:
     """Compare two arms' statistics with the analysis options.
 
     Returns:
@@ -135,9 +135,9 @@ def _sequential_non_inferiority(
     return replace(test, relative=seq, bound=harmful_side, p_value=seq.p_value if safe else 1.0)
 
 
-def _unavailable(name: str, role: Role, exc: Exception | None, alpha: float) -> MetricResult:
+def _unavailable(name: str, role: Role, exc: Exception | None, alpha: float) -> MetricAnalysis:
     message = status_message(Status.METRIC_UNAVAILABLE) + (f": {exc}" if exc else "")
-    return MetricResult(
+    return MetricAnalysis(
         name,
         role,
         "",
@@ -157,7 +157,7 @@ def _analyse_metric(
     role: Role,
     margin: float,
     options: AnalysisOptions,
-) -> tuple[MetricResult, list[tuple[str, str, Comparison]]]:
+) -> tuple[MetricAnalysis, list[tuple[str, str, ArmComparison]]]:
     ctl, trt = design.control.name, design.treatment.name
     try:
         info = metric_info(name)
@@ -175,7 +175,7 @@ def _analyse_metric(
     comparison, a, b, applied, reduction = compare_arms(
         control, treatment, options=options, planned_developers=design.planned_developers
     )
-    result = MetricResult(
+    result = MetricAnalysis(
         name,
         role,
         info.unit,
@@ -222,7 +222,7 @@ def _analyse_metric(
     return result, slices
 
 
-def _adjust(results: list[MetricResult], alpha: float) -> list[MetricResult]:
+def _adjust(results: list[MetricAnalysis], alpha: float) -> list[MetricAnalysis]:
     family = [i for i, m in enumerate(results) if m.role in (Role.PRIMARY, Role.GUARDRAIL)]
     secondary = [i for i, m in enumerate(results) if m.role is Role.SECONDARY]
     adjusted = list(results)
@@ -260,8 +260,8 @@ def analyze_experiment(
         srm_check(counts.developers, design.weights),
         srm_by_slice({f"{d}={v}": c for (d, v), c in counts.by_slice.items()}, design.weights),
     )
-    results: list[MetricResult] = []
-    raw_slices: list[tuple[str, str, str, Comparison]] = []
+    results: list[MetricAnalysis] = []
+    raw_slices: list[tuple[str, str, str, ArmComparison]] = []
     roles = _roles(design, options.metrics)
     windows = [(design.start, experiment_end(design))]
     if (

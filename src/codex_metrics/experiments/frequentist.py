@@ -30,7 +30,7 @@ from codex_metrics.experiments.status import Status, status_message
 from codex_metrics.experiments.sufficient_stats import ArmStatistic, safe_divide
 
 __all__ = [
-    "Comparison",
+    "ArmComparison",
     "Effect",
     "absolute_effect",
     "compare",
@@ -91,7 +91,7 @@ class Effect:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class ArmComparison:
     """Both arms' values and both lifts for one metric."""
 
     control_mean: float
@@ -231,9 +231,9 @@ def relative_effect(
 
 def compare(
     a: ArmStatistic, b: ArmStatistic, *, alpha: float = 0.05, relative_ci: RelativeCI = "delta"
-) -> Comparison:
+) -> ArmComparison:
     """Both arms' values with absolute and relative lifts (control ``a``, treatment ``b``)."""
-    return Comparison(
+    return ArmComparison(
         control_mean=_f(a.unadjusted_mean) if a.n else NAN,
         treatment_mean=_f(b.unadjusted_mean) if b.n else NAN,
         control_n=int(a.n),

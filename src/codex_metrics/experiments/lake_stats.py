@@ -23,7 +23,7 @@ import numpy as np
 
 from codex_metrics.experiments.cuped import CupedRatioStats
 from codex_metrics.experiments.design import ExperimentDesign
-from codex_metrics.experiments.metric_source import developer_sums
+from codex_metrics.experiments.metric_source import cached_developer_sums
 from codex_metrics.experiments.sufficient_stats import RatioStats
 
 __all__ = [
@@ -200,12 +200,12 @@ def _joined_sql(
 ) -> tuple[str, bool]:
     """Register per-developer post (and pre) sums as views; return the joined-units SQL."""
     tag = next(_ids)
-    post = developer_sums(con, metric, start=design.start, end=experiment_end(design))
+    post = cached_developer_sums(con, metric, start=design.start, end=experiment_end(design))
     post.create_view(f"_exp_post_{tag}", replace=True)
     pre_start = design.pre_period_start
     has_pre = pre and pre_start is not None and pre_start < design.start
     if has_pre and pre_start is not None:
-        before = developer_sums(con, metric, start=pre_start, end=design.start)
+        before = cached_developer_sums(con, metric, start=pre_start, end=design.start)
         before.create_view(f"_exp_pre_{tag}", replace=True)
         pre_join = f"LEFT JOIN _exp_pre_{tag} q USING (developer_id)"
         xy = "coalesce(q.numerator, 0) AS x, coalesce(q.denominator, 0) AS y"
@@ -321,7 +321,7 @@ def window_values(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every active developer's (numerator, denominator) of ``metric`` in [start, end)."""
     cols = (
-        developer_sums(con, metric, start=start, end=end)
+        cached_developer_sums(con, metric, start=start, end=end)
         .filter("denominator > 0")
         .order("developer_id")
         .fetchnumpy()

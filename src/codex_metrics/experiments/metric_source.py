@@ -4,7 +4,7 @@ The engine never defines a metric. It needs, per metric, each developer's numera
 denominator over a time window, and the metric's direction and unit. The catalogue
 (:mod:`codex_metrics.metrics`) provides both:
 
-* ``developer_sums(con, metric_name, *, start, end, filters=None)`` → a DuckDB relation (or an
+* ``cached_developer_sums(con, metric_name, *, start, end, filters=None)`` → a DuckDB relation (or an
   Arrow table) with columns ``developer_id, numerator, denominator``;
 * ``get_metric(name)`` → an object with ``higher_is_better``, ``unit`` and ``description``.
 
@@ -27,7 +27,7 @@ from codex_metrics.metrics import developer_sums as catalogue_developer_sums
 from codex_metrics.metrics import get_metric
 from codex_metrics.metrics.compute import developer_sums_many
 
-__all__ = ["MetricInfo", "developer_sums", "metric_exists", "metric_info", "prefetch"]
+__all__ = ["MetricInfo", "cached_developer_sums", "metric_exists", "metric_info", "prefetch"]
 
 # Per connection: (metric, start, end) -> SQL selecting its sums from a prefetched temp table.
 _PREFETCHED: weakref.WeakKeyDictionary[
@@ -65,7 +65,7 @@ def metric_info(name: str) -> MetricInfo:
     return MetricInfo(name, bool(m.higher_is_better), str(m.unit), str(m.description))
 
 
-def developer_sums(
+def cached_developer_sums(
     con: duckdb.DuckDBPyConnection,
     name: str,
     *,
@@ -95,7 +95,7 @@ def prefetch(
 ) -> bool:
     """Read every metric's per-developer sums for every window in one scan, for this connection.
 
-    Later :func:`developer_sums` calls on ``con`` with one of these (metric, window) pairs read
+    Later :func:`cached_developer_sums` calls on ``con`` with one of these (metric, window) pairs read
     the small prefetched table instead of scanning the lake again; the numbers are the same.
 
     Returns:

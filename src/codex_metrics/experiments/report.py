@@ -17,9 +17,14 @@ from enum import Enum
 from typing import Any
 
 from codex_metrics.experiments.frequentist import Effect
-from codex_metrics.experiments.results import ExperimentReport, MetricResult, Role
+from codex_metrics.experiments.results import ExperimentReport, MetricAnalysis, Role
 
-__all__ = ["render_html", "render_json", "render_markdown", "report_to_dict"]
+__all__ = [
+    "render_experiment_html",
+    "render_experiment_json",
+    "render_experiment_markdown",
+    "report_to_dict",
+]
 
 
 def _clean(value: Any) -> Any:
@@ -45,7 +50,7 @@ def report_to_dict(report: ExperimentReport) -> dict[str, Any]:
     return _clean(doc)
 
 
-def render_json(report: ExperimentReport) -> str:
+def render_experiment_json(report: ExperimentReport) -> str:
     """The report as indented JSON."""
     return json.dumps(report_to_dict(report), indent=2, sort_keys=False)
 
@@ -74,7 +79,7 @@ def _ci(e: Effect, pct: bool, unit: str = "") -> str:
     return f"[{_num(e.ci_low, unit)}, {_num(e.ci_high, unit)}]"
 
 
-def _metric_row(m: MetricResult) -> list[str]:
+def _metric_row(m: MetricAnalysis) -> list[str]:
     c = m.comparison
     if c is None:
         return [m.metric, m.role.value, "–", "–", "–", "–", "–", "–", "–", m.message]
@@ -154,7 +159,7 @@ def _arm_rows(report: ExperimentReport) -> list[list[str]]:
     ]
 
 
-def render_markdown(report: ExperimentReport) -> str:
+def render_experiment_markdown(report: ExperimentReport) -> str:
     """The report as Markdown."""
     d, o = report.design, report.options
     parts = [
@@ -287,7 +292,7 @@ def _html_table(head: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def render_html(report: ExperimentReport) -> str:
+def render_experiment_html(report: ExperimentReport) -> str:
     """A self-contained HTML page: verdict, health, metric table, forest plot, slices."""
     d, v = report.design, report.verdict
     colour = {"ship": "#1a7f37", "don't ship": "#cf222e"}.get(v.decision.value, "#9a6700")

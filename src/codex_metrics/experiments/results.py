@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from codex_metrics.experiments.bootstrap import BootstrapResult
 from codex_metrics.experiments.design import ExperimentDesign
-from codex_metrics.experiments.frequentist import Comparison, RelativeCI
+from codex_metrics.experiments.frequentist import ArmComparison, RelativeCI
 from codex_metrics.experiments.guardrails import GuardrailOutcome, NonInferiority
 from codex_metrics.experiments.lake_stats import AssignmentCounts, EvalDelta
 from codex_metrics.experiments.mixed import MixedResult
@@ -20,7 +20,7 @@ __all__ = [
     "AssignmentHealth",
     "Decision",
     "ExperimentReport",
-    "MetricResult",
+    "MetricAnalysis",
     "Role",
     "SliceResult",
     "Verdict",
@@ -69,7 +69,7 @@ class Role(StrEnum):
 
 
 @dataclass(frozen=True)
-class MetricResult:
+class MetricAnalysis:
     """One metric's analysis.
 
     Attributes:
@@ -96,7 +96,7 @@ class MetricResult:
     role: Role
     unit: str
     higher_is_better: bool
-    comparison: Comparison | None
+    comparison: ArmComparison | None
     p_value: float
     adjusted_p_value: float = float("nan")
     cuped_applied: bool = False
@@ -138,7 +138,7 @@ class SliceResult:
     metric: str
     dimension: str
     value: str
-    comparison: Comparison
+    comparison: ArmComparison
     adjusted_p_value: float
 
 
@@ -174,7 +174,7 @@ class ExperimentReport:
     design: ExperimentDesign
     options: AnalysisOptions
     health: AssignmentHealth
-    metrics: tuple[MetricResult, ...]
+    metrics: tuple[MetricAnalysis, ...]
     slices: tuple[SliceResult, ...]
     evals: EvalDelta | None
     verdict: Verdict

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from codex_metrics.experiments.guardrails import GuardrailOutcome
-from codex_metrics.experiments.results import Decision, MetricResult, Role, Verdict
+from codex_metrics.experiments.results import Decision, MetricAnalysis, Role, Verdict
 from codex_metrics.experiments.srm import SrmLevel, SrmResult
 
 __all__ = ["decide"]
@@ -27,14 +27,14 @@ def _pct(x: float) -> str:
     return f"{x * 100:+.1f}%"
 
 
-def _lift(m: MetricResult) -> str:
+def _lift(m: MetricAnalysis) -> str:
     rel = m.comparison.relative if m.comparison else None
     if rel is None or not rel.ok:
         return "changed"
     return f"{_pct(rel.estimate)} (95% CI {_pct(rel.ci_low)} to {_pct(rel.ci_high)})"
 
 
-def decide(metrics: Sequence[MetricResult], srm: SrmResult) -> Verdict:
+def decide(metrics: Sequence[MetricAnalysis], srm: SrmResult) -> Verdict:
     """Apply the rules of the module docstring."""
     if srm.level is SrmLevel.ALERT:
         return Verdict(

@@ -10,7 +10,7 @@ from codex_metrics.metrics.compute import compute_metric, compute_metrics, devel
 from codex_metrics.metrics.docs import render_metrics_markdown
 from codex_metrics.metrics.engines import (
     DuckDBEngine,
-    Engine,
+    QueryEngine,
     SparkEngine,
     local_spark_session,
     open_engine,
@@ -19,12 +19,12 @@ from codex_metrics.metrics.result import NULL_REASONS, MetricResult
 
 __all__ = [
     "DIMENSIONS",
-    "DuckDBEngine",
-    "Engine",
     "FAMILIES",
+    "NULL_REASONS",
+    "DuckDBEngine",
     "Metric",
     "MetricResult",
-    "NULL_REASONS",
+    "QueryEngine",
     "SparkEngine",
     "compute_metric",
     "compute_metrics",

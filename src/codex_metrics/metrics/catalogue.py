@@ -51,7 +51,7 @@ __all__ = [
 Family = Literal["adoption", "quality", "performance", "productivity", "community"]
 FAMILIES: tuple[Family, ...] = ("adoption", "quality", "performance", "productivity", "community")
 Basis = Literal["count", "lines", "chars", "users", "time", "score", "none"]
-Grain = Literal["event", "daily"]
+DataGrain = Literal["event", "daily"]
 RowExpr = Callable[["ir.Table"], "ir.Value"]
 
 #: Every dimension a metric can be sliced or filtered by, with what it means.
@@ -166,7 +166,7 @@ class Metric:
     formula: str
     unit: str
     basis: Basis
-    grain: Grain
+    grain: DataGrain
     source: str
     measure: Measure
     dimensions: tuple[str, ...]

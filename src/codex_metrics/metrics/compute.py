@@ -20,7 +20,7 @@ from codex_metrics.lake import Lake, LakeSnapshot
 from codex_metrics.lake.tables import TABLES
 from codex_metrics.metrics.batch import batchable, build_batch_expression
 from codex_metrics.metrics.catalogue import Metric, Ratio, get_metric
-from codex_metrics.metrics.engines import Engine, open_engine
+from codex_metrics.metrics.engines import QueryEngine, open_engine
 from codex_metrics.metrics.query import (
     TIMESTAMP_COLUMNS,
     MetricQuery,
@@ -44,7 +44,7 @@ __all__ = [
 SPARSE_TABLES = frozenset({"surveys"})
 
 
-def _snapshot_for(lake: Lake | LakeSnapshot, engine: Engine | str) -> LakeSnapshot:
+def _snapshot_for(lake: Lake | LakeSnapshot, engine: QueryEngine | str) -> LakeSnapshot:
     if not isinstance(engine, str):
         return engine.snapshot
     return lake if isinstance(lake, LakeSnapshot) else lake.snapshot()
@@ -74,7 +74,7 @@ def compute_metric(
     grain: str = "day",
     by: Sequence[str] = (),
     filters: Mapping[str, Sequence[str]] | None = None,
-    engine: Engine | str = "duckdb",
+    engine: QueryEngine | str = "duckdb",
 ) -> MetricResult:
     """Compute one catalogue metric over the lake and return the result envelope.
 
@@ -86,7 +86,7 @@ def compute_metric(
         grain: day, week (ISO, Monday) or month.
         by: dimensions to group by.
         filters: dimension -> accepted values.
-        engine: ``"duckdb"``, ``"spark"`` or an open :class:`Engine` (reuse it across metrics).
+        engine: ``"duckdb"``, ``"spark"`` or an open :class:`QueryEngine` (reuse it across metrics).
 
     Raises:
         MetricError: unknown metric, grain, dimension or filter.
@@ -118,7 +118,7 @@ def compute_metrics(
     grain: str = "day",
     by: Sequence[str] = (),
     filters: Mapping[str, Sequence[str]] | None = None,
-    engine: Engine | str = "duckdb",
+    engine: QueryEngine | str = "duckdb",
 ) -> dict[str, MetricResult]:
     """Several metrics with the same request, sharing scans: same results as one by one.
 
@@ -169,7 +169,7 @@ def compute_metrics(
     return {m.name: results[m.name] for m in entries}
 
 
-def _envelope(query: MetricQuery, rows: pa.Table, eng: Engine) -> MetricResult:
+def _envelope(query: MetricQuery, rows: pa.Table, eng: QueryEngine) -> MetricResult:
     snapshot = eng.snapshot
     gaps = find_gaps(snapshot, query.metric.source, since=query.since, until=query.until)
     rows = _with_gap_rows(rows, gaps, query, snapshot)
@@ -179,7 +179,7 @@ def _envelope(query: MetricQuery, rows: pa.Table, eng: Engine) -> MetricResult:
 
 
 def developer_sums(
-    con: duckdb.DuckDBPyConnection | Engine,
+    con: duckdb.DuckDBPyConnection | QueryEngine,
     metric_name: str,
     *,
     start: datetime | date,
@@ -195,7 +195,7 @@ def developer_sums(
 
     Args:
         con: a DuckDB connection with the lake's views (``Lake.connect()``), or an open
-            :class:`Engine` (DuckDB or Spark).
+            :class:`QueryEngine` (DuckDB or Spark).
         metric_name: a ratio or mean metric of the catalogue.
         start: window start (inclusive).
         end: window end (exclusive).
@@ -224,7 +224,7 @@ def _utc(value: datetime | date) -> datetime:
     return datetime(value.year, value.month, value.day, tzinfo=UTC)
 
 
-def _engine_name(engine: Engine | str) -> str:
+def _engine_name(engine: QueryEngine | str) -> str:
     return engine if isinstance(engine, str) else engine.name
 
 

@@ -23,10 +23,10 @@ from codex_metrics.lake.tables import TABLES
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["DuckDBEngine", "Engine", "SparkEngine", "local_spark_session", "open_engine"]
+__all__ = ["DuckDBEngine", "QueryEngine", "SparkEngine", "local_spark_session", "open_engine"]
 
 
-class Engine(Protocol):
+class QueryEngine(Protocol):
     """What the metric layer needs from an engine: a name, its snapshot, ``execute`` to Arrow."""
 
     name: str
@@ -158,7 +158,7 @@ def local_spark_session(
 
 def open_engine(
     lake: Lake | LakeSnapshot, engine: str = "duckdb", *, spark: SparkSession | None = None
-) -> Engine:
+) -> QueryEngine:
     """The engine called ``engine`` over a lake snapshot (default: the lake as it is now).
 
     Raises:
