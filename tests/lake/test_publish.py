@@ -201,3 +201,40 @@ def test_info_reports_rows_days_and_sources(tmp_lake: Lake) -> None:
         date(2025, 1, 9),
     )
     assert set(info.last_update_by_source) == {"test", "other"}
+
+
+def test_an_additive_schema_change_reads_old_files_as_null(
+    tmp_lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from codex_metrics.lake import tables
+    from codex_metrics.lake.schema import Column
+
+    tmp_lake.write_table("typing", typing_rows(["old"], date(2025, 1, 6)), source="t", scope="s")
+    old_spec = tables.TABLES["typing"]
+    assert tmp_lake.snapshot().tables["typing"].union_by_name is False  # one schema: fast bind
+    wider = replace(
+        old_spec,
+        columns=(
+            *old_spec.columns[:-4],
+            Column("chars_pasted", pa.int64(), "new", True),
+            *old_spec.columns[-4:],
+        ),
+    )
+    monkeypatch.setitem(tables.TABLES, "typing", wider)
+    # Before any new write the table lacks the column: readers see it as null.
+    con = tmp_lake.connect()
+    assert con.execute("SELECT developer_id, chars_pasted FROM typing").fetchall() == [
+        ("old", None)
+    ]
+    new = typing_rows(["new"], date(2025, 1, 7)).append_column("chars_pasted", pa.array([7]))
+    tmp_lake.write_table("typing", new, source="t", scope="s")
+    snap = tmp_lake.snapshot()
+    assert snap.tables["typing"].union_by_name is True
+    got = (
+        snap.connect()
+        .execute("SELECT developer_id, chars_pasted FROM typing ORDER BY 1")
+        .fetchall()
+    )
+    assert got == [("new", 7), ("old", None)]

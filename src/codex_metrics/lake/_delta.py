@@ -47,6 +47,10 @@ COMMIT_INFO_KEY = "codexMetrics"
 LOG_DIR = "_delta_log"
 #: Reader features a plain read of a version's Parquet files cannot honour.
 UNSUPPORTED_READER_FEATURES = ("deletionVectors", "columnMapping")
+#: Table properties: the codex-metrics schema version that created the table, and a flag set
+#: when a schema change left older files without some columns.
+SCHEMA_VERSION_PROPERTY = "codexMetrics.schemaVersion"
+UNION_PROPERTY = "codexMetrics.unionByName"
 #: Longest string kept in a file's min/max statistics (Delta truncates at 32 by convention).
 _MAX_STAT_STRING = 64
 
@@ -159,7 +163,9 @@ def create_table(table_dir: Path, spec: TableSpec) -> DeltaTable:
                 # never delete old log entries behind our back (lake vacuum manages files).
                 "delta.enableExpiredLogCleanup": "false",
                 "delta.checkpointInterval": "100",
+                SCHEMA_VERSION_PROPERTY: str(SCHEMA_VERSION),
             },
+            raise_if_key_not_exists=False,
             commit_properties=CommitProperties(
                 custom_metadata={COMMIT_INFO_KEY: {"schema_version": SCHEMA_VERSION}}
             ),
@@ -179,21 +185,44 @@ def evolve_schema(dt: DeltaTable, spec: TableSpec) -> None:
     missing = [f for f in _delta_arrow_schema(spec) if f.name not in have]
     if missing:
         dt.alter.add_columns([DeltaField.from_arrow(f.with_nullable(True)) for f in missing])
+        # Files from before lack the new columns: readers must now unify schemas by name.
+        dt.alter.set_table_properties({UNION_PROPERTY: "true"}, raise_if_not_exists=False)
+
+
+def files_may_differ(dt: DeltaTable) -> bool:
+    """Whether the table's data files may have different columns (read them by name).
+
+    Tables codex-metrics created and never widened hold files of one schema, which DuckDB can
+    bind from one footer; tables of another writer, or widened by an additive schema change,
+    are read with ``union_by_name``.
+    """
+    config = dt.metadata().configuration
+    return SCHEMA_VERSION_PROPERTY not in config or config.get(UNION_PROPERTY) == "true"
+
+
+_FILE_COLUMNS = (
+    "path",
+    "size_bytes",
+    "modification_time",
+    "num_records",
+    "partition.day",
+    "min.source",
+    "max.source",
+    "min.scope",
+    "max.scope",
+)
 
 
 def table_files(dt: DeltaTable) -> list[DataFile]:
     """The data files of the loaded version, sorted by path."""
     actions = pa.table(dt.get_add_actions(flatten=True))
-    cols = set(actions.column_names)
-    data = {name: actions.column(name).to_pylist() for name in actions.column_names}
+    present = [c for c in _FILE_COLUMNS if c in actions.column_names]
+    data = {name: actions.column(name).to_pylist() for name in present}
     n = actions.num_rows
-
-    def column(name: str) -> list[Any]:
-        return data[name] if name in cols else [None] * n
-
-    src_min, src_max = column("min.source"), column("max.source")
-    scope_min, scope_max = column("min.scope"), column("max.scope")
-    days = column("partition.day")
+    blank: list[Any] = [None] * n
+    src_min, src_max = data.get("min.source", blank), data.get("max.source", blank)
+    scope_min, scope_max = data.get("min.scope", blank), data.get("max.scope", blank)
+    days, rows = data.get("partition.day", blank), data.get("num_records", blank)
     files = []
     for i in range(n):
         day = days[i]
@@ -204,7 +233,7 @@ def table_files(dt: DeltaTable) -> list[DataFile]:
                 path=data["path"][i],
                 size=int(data["size_bytes"][i]),
                 day=day,
-                rows=column("num_records")[i],
+                rows=rows[i],
                 source=src_min[i] if src_min[i] is not None and src_min[i] == src_max[i] else None,
                 scope=scope_min[i]
                 if scope_min[i] is not None and scope_min[i] == scope_max[i]

@@ -25,7 +25,13 @@ import pyarrow as pa
 from deltalake import DeltaTable
 
 from codex_metrics.errors import ParameterError
-from codex_metrics.lake._delta import COMMIT_INFO_KEY, DataFile, open_table, table_files
+from codex_metrics.lake._delta import (
+    COMMIT_INFO_KEY,
+    DataFile,
+    files_may_differ,
+    open_table,
+    table_files,
+)
 from codex_metrics.lake._maintenance import explain_read_error
 from codex_metrics.lake._world import SIMULATOR_SOURCE, World, current_world
 from codex_metrics.lake.schema import TableSpec
@@ -113,6 +119,7 @@ class TableVersion:
         files: the data files read (every source; selection happens on read).
         world_version: the version the simulator's files come from, when pinned to the world.
         columns: columns of the Delta table's schema.
+        union_by_name: read the files' columns by name (their schemas may differ).
     """
 
     name: str
@@ -120,6 +127,7 @@ class TableVersion:
     files: tuple[DataFile, ...] = ()
     world_version: int | None = None
     columns: frozenset[str] = frozenset()
+    union_by_name: bool = True
 
 
 AsOf = datetime | Mapping[str, int] | None
@@ -173,9 +181,10 @@ def _load(lake: Lake, spec: TableSpec, as_of: AsOf, world: World | None) -> Tabl
     version = dt.version()
     files = table_files(dt)
     columns = frozenset(f.name for f in dt.schema().fields)
+    union = files_may_differ(dt)
     pinned = None if world is None or explicit else world.versions.get(spec.name)
     if pinned is None or pinned >= version or pinned < 0 or not _simulated_since(dt, pinned):
-        return TableVersion(spec.name, version, tuple(files), None, columns)
+        return TableVersion(spec.name, version, tuple(files), None, columns, union)
     # A simulation published into the table after the world was recorded, and has not recorded
     # its own world (it is publishing, or was killed): keep the table's real rows as they are
     # now and read the simulator's files of the recorded world.
@@ -186,7 +195,7 @@ def _load(lake: Lake, spec: TableSpec, as_of: AsOf, world: World | None) -> Tabl
     if any(f.source is None for f in files):  # mixed files: cannot split them by source
         merged = files
     merged.sort(key=lambda f: f.path)
-    return TableVersion(spec.name, version, tuple(merged), pinned, columns)
+    return TableVersion(spec.name, version, tuple(merged), pinned, columns, union)
 
 
 def _simulated_since(dt: DeltaTable, version: int) -> bool:
@@ -309,7 +318,8 @@ class LakeSnapshot:
             if self.tables[table].columns and c.name not in self.tables[table].columns
         ]
         select = ", ".join(["*", *missing])
-        sql = f"SELECT {select} FROM read_parquet([{listed}], union_by_name = true{hive})"
+        union = "true" if self.tables[table].union_by_name else "false"
+        sql = f"SELECT {select} FROM read_parquet([{listed}], union_by_name = {union}{hive})"
         where = self.row_filter(table)
         return f"{sql} WHERE {where}" if where else sql
 
