@@ -48,14 +48,17 @@ def test_run_compare_and_report(tmp_path: Path, builtin: TaskSet) -> None:
     data = json.loads(compared.output)
     assert data["flipped_to_pass"] == ["builtin/fizzbuzz"] and data["flipped_to_fail"] == []
     assert data["mcnemar_p"] == 1.0
-    report = runner.invoke(
-        app,
-        ["eval", "report", str(tmp_path / "model-a.results.jsonl"), "model-b", "--lake", str(lake),
-         "--out", str(tmp_path / "r.md"), "--html", str(tmp_path / "r.html")],
-    )  # fmt: skip
-    assert report.exit_code == 0, report.output
-    assert "Flipped to pass (1): builtin/fizzbuzz" in (tmp_path / "r.md").read_text()
-    assert (tmp_path / "r.html").read_text().count("<svg") >= 3
+    for fmt, name in (("markdown", "r.md"), ("html", "r.html"), ("json", "r.json")):
+        report = runner.invoke(
+            app,
+            ["eval", "report", str(tmp_path / "model-a.results.jsonl"), "model-b", "--lake", str(lake),
+             "--format", fmt, "--output", str(tmp_path / "new" / name)],
+        )  # fmt: skip
+        assert report.exit_code == 0, report.output
+    assert "Flipped to pass (1): builtin/fizzbuzz" in (tmp_path / "new" / "r.md").read_text()
+    assert (tmp_path / "new" / "r.html").read_text().count("<svg") >= 3
+    doc = json.loads((tmp_path / "new" / "r.json").read_text())
+    assert doc["comparison"]["flipped_to_pass"] == ["builtin/fizzbuzz"]
 
 
 def test_malformed_samples_file_names_the_line_and_writes_nothing(

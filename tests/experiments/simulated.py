@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import codex_metrics.telemetry  # noqa: F401  (import order: telemetry before lake)
 from codex_metrics.lake import Lake
 from codex_metrics.telemetry.scenarios import build_config
 from codex_metrics.telemetry.simulator import simulate

@@ -23,13 +23,15 @@ from codex_metrics.experiments import (
 )
 from codex_metrics.experiments.metric_source import cached_developer_sums
 
-from .simulated import SMALL, experiment_id, make_lake
+from .simulated import POWERED, SMALL, experiment_id, make_lake
 
 
 @pytest.fixture(scope="module")
 def ab_lake(tmp_path_factory):
+    # POWERED: enough errors per developer that the error-rate guardrail (10% margin) can be
+    # shown to hold at 400 developers, so a SHIP verdict is the design's, not a lucky seed's.
     lake = make_lake(
-        tmp_path_factory.mktemp("ab") / "lake", developers=400, days=14, seed=1, overrides=SMALL
+        tmp_path_factory.mktemp("ab") / "lake", developers=400, days=14, seed=1, overrides=POWERED
     )
     from codex_metrics.telemetry.truth import load_truth
 

@@ -37,7 +37,7 @@ def cli(*args: str) -> list[str]:
 def start_simulation(lake: Path, *args: str) -> subprocess.Popen[bytes]:
     """Start ``codex-metrics simulate`` in its own process group (so a kill reaches no one else)."""
     return subprocess.Popen(
-        cli("simulate", "--lake", str(lake), *args),
+        cli("simulate", "--lake", str(lake), "--replace", *args),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,

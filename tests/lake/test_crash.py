@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from codex_metrics.analysis import summarize_simulation
 from codex_metrics.lake import Lake
 from codex_metrics.telemetry.scenarios import build_config
 from codex_metrics.telemetry.simulator import simulate
-from codex_metrics.telemetry.summary import summarize_simulation
 from codex_metrics.telemetry.truth import load_truth
 
 from .faults import (
@@ -103,10 +103,10 @@ def _after(seconds: float) -> Callable[[], bool]:
     ("workers", "moment"),
     [
         (1, "delay-0.5"),
-        (1, "delay-2.0"),
+        (1, "delay-1.2"),
         (1, "first-file"),
         (1, "first-commit"),
-        (2, "delay-2.0"),
+        (2, "delay-1.2"),
         (2, "first-file"),
         (2, "first-commit"),
     ],

@@ -16,12 +16,12 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from codex_metrics.analysis import summarize_simulation
 from codex_metrics.cli.app import app
 from codex_metrics.errors import LakeCorruptError, LakeFormatError
 from codex_metrics.lake import SCHEMA_VERSION, Lake, migrate_lake
 from codex_metrics.lake import _migrate as migrate_module
 from codex_metrics.metrics.compute import compute_metric
-from codex_metrics.telemetry.summary import summarize_simulation
 from codex_metrics.telemetry.truth import load_truth
 
 FIXTURE = Path(__file__).parent / "fixtures" / "legacy-lake-v1"

@@ -12,13 +12,13 @@ import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
+from codex_metrics.analysis import summarize_simulation
 from codex_metrics.cli.app import app, main
 from codex_metrics.errors import LakeFormatError, LakePathError, ParameterError
 from codex_metrics.lake import Lake, parse_as_of
 from codex_metrics.metrics import compute_metric
 from codex_metrics.telemetry.scenarios import build_config
 from codex_metrics.telemetry.simulator import simulate
-from codex_metrics.telemetry.summary import summarize_simulation
 from codex_metrics.telemetry.truth import load_truth
 
 from .faults import commits, kill_when, start_simulation, world_counts

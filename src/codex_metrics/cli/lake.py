@@ -2,122 +2,99 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from codex_metrics.cli.options import (
+    DATA_FORMATS,
     AsOfOption,
-    FormatOption,
+    DataFormatOption,
     LakeOption,
+    OutputOption,
+    open_lake,
     open_snapshot,
     parse_choice,
     settings_for,
 )
-from codex_metrics.cli.output import console
+from codex_metrics.cli.output import emit_rows, progress, spinner, write_text
 from codex_metrics.errors import LakeCorruptError
-from codex_metrics.lake import Lake
-from codex_metrics.lake.schema_docs import render_schema_markdown
-from codex_metrics.telemetry.simulator_docs import render_simulator_markdown
 
 app = typer.Typer(
-    help="Inspect and maintain the lake.\n\nExample: codex-metrics lake info", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Inspect and maintain the lake.\n\nExample: codex-metrics lake info",
+    no_args_is_help=True,
 )
-
-
-def _print_rows(rows: list[dict[str, Any]], output_format: str, title: str) -> None:
-    if output_format == "json":
-        typer.echo(json.dumps(rows, indent=2, default=str))
-        return
-    if output_format == "csv":
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else [], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        typer.echo(buf.getvalue(), nl=False)
-        return
-    table = Table(title=title)
-    for col in rows[0] if rows else []:
-        table.add_column(col, justify="right" if col in ("version", "files", "rows") else "left")
-    for row in rows:
-        table.add_row(*("-" if v is None or v == "" else str(v) for v in row.values()))
-    console().print(table)
 
 
 @app.command("info")
 def info(
-    lake: LakeOption = None, output_format: FormatOption = "table", as_of: AsOfOption = None
+    output_format: DataFormatOption = "table",
+    output: OutputOption = None,
+    as_of: AsOfOption = None,
+    lake: LakeOption = None,
 ) -> None:
     """Tables with their version, files, rows, date range and last update per source.
 
+    Reads only the transaction logs: works even when a data file is damaged.
+
     Example: codex-metrics lake info --lake ./codex-metrics-lake --format json
     """
-    parse_choice(output_format, "--format", ("table", "csv", "json"))
+    parse_choice(output_format, "--format", DATA_FORMATS)
     snapshot = open_snapshot(lake, source="all", as_of=as_of)
-    rows = [
-        {
-            "table": i.name,
-            "version": i.version,
-            "files": i.files,
-            "rows": i.rows,
-            "first_day": i.first_day and i.first_day.isoformat(),
-            "last_day": i.last_day and i.last_day.isoformat(),
-            "last_update_by_source": ", ".join(
-                f"{k} {v:%Y-%m-%d %H:%M}" for k, v in sorted(i.last_update_by_source.items())
-            ),
-        }
-        for i in snapshot.lake.info(snapshot=snapshot)
-    ]
-    if output_format == "json":
-        world = snapshot.world
-        doc = {
-            "lake": str(snapshot.lake.root),
-            "snapshot": snapshot.to_dict(),
-            "simulated_world": None
-            if world is None
-            else {"run_id": world.run_id, "table_versions": dict(world.versions)},
-            "tables": rows,
-        }
-        typer.echo(json.dumps(doc, indent=2, default=str))
-        return
-    _print_rows(rows, output_format, f"lake {snapshot.lake.root} (snapshot {snapshot.key})")
+    rows = [i.to_dict() for i in snapshot.lake.info(snapshot=snapshot)]
+    world = snapshot.world
+    document = {
+        "lake": str(snapshot.lake.root),
+        "snapshot": snapshot.to_dict(),
+        "simulated_world": None if world is None else world.to_dict(),
+        "tables": rows,
+    }
+    title = f"lake {snapshot.lake.root} (snapshot {snapshot.key})"
+    emit_rows(
+        rows,
+        output_format,
+        output,
+        title=title,
+        document=document,
+        right=("version", "files", "rows"),
+    )
 
 
 @app.command("history")
 def history(
     table: Annotated[str, typer.Argument(help="Table name (see `lake info`).")],
-    limit: Annotated[int | None, typer.Option(help="Show the newest N versions only.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="Show the newest N versions only.", show_default=False)
+    ] = None,
+    output_format: DataFormatOption = "table",
+    output: OutputOption = None,
     lake: LakeOption = None,
-    output_format: FormatOption = "table",
 ) -> None:
     """Versions of a table: time, operation, source, scope, rows added and removed.
 
     Example: codex-metrics lake history suggestions --limit 10
     """
-    parse_choice(output_format, "--format", ("table", "csv", "json"))
-    opened = Lake.open(settings_for(lake=lake).lake_path, create=False)
-    rows = [c.to_dict() for c in opened.history(table, limit=limit)]
-    _print_rows(rows, output_format, f"{table}: {len(rows)} version(s)")
+    parse_choice(output_format, "--format", DATA_FORMATS)
+    rows = [c.to_dict() for c in open_lake(lake).history(table, limit=limit)]
+    emit_rows(rows, output_format, output, title=f"{table}: {len(rows)} version(s)")
 
 
 @app.command("check")
-def check(lake: LakeOption = None, as_of: AsOfOption = None) -> None:
+def check(as_of: AsOfOption = None, lake: LakeOption = None) -> None:
     """Read every data file of the snapshot; name the missing or corrupt ones (exit code 2).
 
     Example: codex-metrics lake check --lake ./codex-metrics-lake
     """
     snapshot = open_snapshot(lake, source="all", as_of=as_of)
-    problems = snapshot.lake.check(snapshot=snapshot)
+    with spinner("reading every data file"):
+        problems = snapshot.lake.check(snapshot=snapshot)
     files = sum(len(t.files) for t in snapshot.tables.values())
     if not problems:
         typer.echo(f"ok: {files} data file(s) of {len(snapshot.versions)} table(s) read")
         return
-    for p in problems:
+    for p in problems[1:]:
         typer.echo(f"{p}", err=True)
     first = problems[0]
     raise LakeCorruptError(first.table, first.file, f"{first.problem} ({len(problems)} in all)")
@@ -125,13 +102,14 @@ def check(lake: LakeOption = None, as_of: AsOfOption = None) -> None:
 
 @app.command("vacuum")
 def vacuum(
-    lake: LakeOption = None,
     retain_hours: Annotated[
         float, typer.Option("--retain-hours", help="Keep unreferenced files younger than this.")
     ] = 168,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="List what would be removed; remove nothing.")
+        bool,
+        typer.Option("--dry-run/--no-dry-run", help="List what would be removed; remove nothing."),
     ] = False,
+    lake: LakeOption = None,
 ) -> None:
     """Delete files no version needs any more (and crashed writers' files) past the retention.
 
@@ -139,8 +117,8 @@ def vacuum(
 
     Example: codex-metrics lake vacuum --retain-hours 24 --dry-run
     """
-    opened = Lake.open(settings_for(lake=lake).lake_path, create=False)
-    report = opened.vacuum(retain_hours=retain_hours, dry_run=dry_run)
+    with spinner("vacuuming"):
+        report = open_lake(lake).vacuum(retain_hours=retain_hours, dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
     for table, files in report.removed.items():
         if files:
@@ -156,8 +134,8 @@ def compact(lake: LakeOption = None) -> None:
 
     Example: codex-metrics lake compact
     """
-    opened = Lake.open(settings_for(lake=lake).lake_path, create=False)
-    done = opened.compact()
+    with spinner("compacting"):
+        done = open_lake(lake).compact()
     for table, n in done.items():
         typer.echo(f"{table}: merged {n} file(s)")
     typer.echo(f"compacted {len(done)} table(s)")
@@ -171,19 +149,12 @@ def migrate(lake: LakeOption = None) -> None:
 
     Example: codex-metrics lake migrate --lake ./codex-metrics-lake
     """
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from codex_metrics.lake import migrate_lake
 
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("converting files", total=None)
-
-        def report_progress(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
-        report = migrate_lake(settings_for(lake=lake).lake_path, on_progress=report_progress)
+    with progress("converting files") as update:
+        report = migrate_lake(
+            settings_for(lake=lake).lake_path, on_progress=lambda d, t: update(d, t)
+        )
     typer.echo(report.summary())
 
 
@@ -197,7 +168,9 @@ def docs(
 
     Example: codex-metrics lake docs --output-dir docs
     """
-    output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "schema.md").write_text(render_schema_markdown())
-    (output_dir / "simulator.md").write_text(render_simulator_markdown())
+    from codex_metrics.lake.schema_docs import render_schema_markdown
+    from codex_metrics.telemetry.simulator_docs import render_simulator_markdown
+
+    write_text(output_dir / "schema.md", render_schema_markdown())
+    write_text(output_dir / "simulator.md", render_simulator_markdown())
     typer.echo(f"wrote {output_dir / 'schema.md'} and {output_dir / 'simulator.md'}")

@@ -1,21 +1,23 @@
-"""``codex-metrics metrics``: list the catalogue, compute a metric, regenerate docs/metrics.md."""
+"""``codex-metrics metrics``: list the catalogue, compute a metric, regenerate its docs."""
 
 from __future__ import annotations
 
-import json
+import io
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from codex_metrics.cli.options import (
+    DATA_FORMATS,
+    GRAINS,
     AsOfOption,
     ByOption,
+    DataFormatOption,
     EngineOption,
     FilterOption,
-    FormatOption,
     GrainOption,
     LakeOption,
     OutputOption,
@@ -23,68 +25,74 @@ from codex_metrics.cli.options import (
     SourceOption,
     UntilOption,
     open_snapshot,
+    parse_by,
     parse_choice,
     parse_day,
     parse_filters,
     settings_for,
 )
-from codex_metrics.cli.output import console
-from codex_metrics.metrics import (
-    MetricResult,
-    compute_metric,
-    list_metrics,
-    render_metrics_markdown,
-)
-from codex_metrics.metrics.result import metric_definition
+from codex_metrics.cli.output import console, emit, emit_rows, spinner
+from codex_metrics.cli.state import STATE
+
+if TYPE_CHECKING:
+    from codex_metrics.metrics import MetricResult
 
 app = typer.Typer(
+    rich_markup_mode=None,
     help="The metric catalogue: list it, compute a metric.\n\n"
     "Example: codex-metrics metrics show acceptance_rate_by_count --by language --grain week",
     no_args_is_help=True,
 )
 
-
-def _emit(text: str, output: Path | None) -> None:
-    if output is None:
-        typer.echo(text, nl=not text.endswith("\n"))
-    else:
-        output.write_text(text)
-        typer.echo(f"wrote {output}", err=True)
+_LIST_COLUMNS = ("name", "family", "unit", "basis", "grain", "kind", "description")
 
 
 @app.command("list")
 def list_(
     family: Annotated[
-        str | None, typer.Option(help="Only this family (adoption, quality, ...).")
+        str | None,
+        typer.Option(
+            help="Only this family: adoption, quality, performance, ...", show_default=False
+        ),
     ] = None,
-    output_format: FormatOption = "table",
+    output_format: DataFormatOption = "table",
     output: OutputOption = None,
 ) -> None:
-    """List every metric with its unit, basis, grain and description.
+    """List every metric with its unit, basis, grain and description (names never cut).
 
     Example: codex-metrics metrics list --family quality --format json
     """
-    parse_choice(output_format, "--format", ("table", "csv", "json"))
-    metrics = list_metrics(family)
-    if output_format == "json":
-        _emit(json.dumps([metric_definition(m) for m in metrics], indent=2), output)
+    from codex_metrics.metrics.index import catalogue_index
+
+    parse_choice(output_format, "--format", DATA_FORMATS)
+    entries = catalogue_index(family)
+    rows = [{c: e[c] for c in _LIST_COLUMNS} for e in entries]
+    if output_format != "table":
+        emit_rows(rows, output_format, output, document=entries)
         return
-    if output_format == "csv":
-        lines = ["name,family,unit,basis,grain,kind,description"]
-        lines += [
-            ",".join(
-                [m.name, m.family, m.unit, m.basis, m.grain, m.kind, json.dumps(m.description)]
-            )
-            for m in metrics
-        ]
-        _emit("\n".join(lines) + "\n", output)
+    _print(_catalogue_table(rows), output)
+
+
+def _catalogue_table(rows: list[dict[str, str]]) -> Table:
+    """The catalogue as a table whose names are never cut (a name is what users type)."""
+    table = Table(title=f"{len(rows)} metrics")
+    width = max((len(r["name"]) for r in rows), default=4)
+    table.add_column("name", no_wrap=True, min_width=width)
+    for col in _LIST_COLUMNS[1:-1]:
+        table.add_column(col, overflow="fold")
+    table.add_column("description", overflow="fold", ratio=1)
+    for r in rows:
+        table.add_row(*(str(r[c]) for c in _LIST_COLUMNS))
+    return table
+
+
+def _print(table: Table, output: Path | None) -> None:
+    if output is None:
+        console().print(table)
         return
-    table = Table(title=f"{len(metrics)} metrics")
-    for col in ("name", "family", "unit", "basis", "grain", "description"):
-        table.add_column(col)
-    for m in metrics:
-        table.add_row(m.name, m.family, m.unit, m.basis, m.grain, m.description)
-    console().print(table)
+    buf = io.StringIO()
+    Console(file=buf, width=220).print(table)
+    emit(buf.getvalue(), output)
 
 
 def _table(result: MetricResult) -> Table:
@@ -110,14 +118,15 @@ def _table(result: MetricResult) -> Table:
 
 
 def _caption(result: MetricResult) -> str:
-    if result.status != "ok":
+    if result.status == "unavailable":
         return f"unavailable: {result.reason}"
     gaps = ", ".join(d.isoformat() for d in result.gaps) or "none"
     snap = result.lake_snapshot
     sources = ", ".join(snap.get("sources", [])) or "none"
+    note = f"{result.reason}; " if result.reason else ""
     return (
-        f"engine {result.engine}; sources: {sources}; lake snapshot {snap.get('hash', '-')}; "
-        f"gaps (days without data): {gaps}"
+        f"{note}engine {result.engine}; sources: {sources}; lake snapshot "
+        f"{snap.get('hash', '-')}; gaps (days without data): {gaps}"
     )
 
 
@@ -129,7 +138,7 @@ def show(
     since: SinceOption = None,
     until: UntilOption = None,
     grain: GrainOption = "day",
-    output_format: FormatOption = "table",
+    output_format: DataFormatOption = "table",
     output: OutputOption = None,
     engine: EngineOption = None,
     source: SourceOption = None,
@@ -138,41 +147,55 @@ def show(
 ) -> None:
     """Compute one metric and print the result envelope (rows, null reasons, gaps, metadata).
 
+    An empty result says why (no data in the window, a filter that matched nothing, an empty
+    source table) and which command fills it.
+
     Example: codex-metrics metrics show acceptance_rate_by_count --by language --filter editor=vscode --since 2025-03-03 --grain week --format json
     """
-    parse_choice(output_format, "--format", ("table", "csv", "json"))
-    parse_choice(grain, "--grain", ("day", "week", "month"))
+    from codex_metrics.metrics import compute_metric, get_metric, open_engine
+
+    parse_choice(output_format, "--format", DATA_FORMATS)
+    parse_choice(grain, "--grain", GRAINS)
+    get_metric(name)  # an unknown name fails before the lake is opened
     settings = settings_for(lake=lake, engine=engine)
-    result = compute_metric(
-        name,
-        open_snapshot(lake, source=source, as_of=as_of),
-        since=parse_day(since, "--since"),
-        until=parse_day(until, "--until"),
-        grain=grain,
-        by=[d.strip() for d in by.split(",") if d.strip()] if by else [],
-        filters=parse_filters(filters),
-        engine=settings.engine,
-    )
+    snapshot = open_snapshot(lake, source=source, as_of=as_of)
+    with spinner(f"computing {name}"):
+        query_engine = open_engine(snapshot, settings.engine, verbose=STATE.verbose)
+        result = compute_metric(
+            name,
+            snapshot,
+            since=parse_day(since, "--since"),
+            until=parse_day(until, "--until"),
+            grain=grain,
+            by=parse_by(by),
+            filters=parse_filters(filters),
+            engine=query_engine,
+            check_filters=True,
+        )
     if output_format == "json":
-        _emit(result.to_json(), output)
+        emit(result.to_json(), output)
     elif output_format == "csv":
-        _emit(result.to_csv(), output)
-    elif output is not None:
-        Console(file=output.open("w"), width=200).print(_table(result))
+        emit(result.to_csv(), output)
     else:
-        console().print(_table(result))
+        _print(_table(result), output)
+    if result.status == "empty" and output_format != "table":
+        typer.echo(f"note: {result.reason}", err=True)
 
 
 @app.command("docs")
 def docs(
-    output: Annotated[Path, typer.Option(help="Where to write the catalogue.")] = Path(
-        "docs/metrics.md"
-    ),
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the catalogue.")
+    ] = Path("docs/metrics.md"),
 ) -> None:
-    """Regenerate docs/metrics.md from the catalogue.
+    """Regenerate docs/metrics.md and the package's catalogue index from the catalogue.
 
     Example: codex-metrics metrics docs --output docs/metrics.md
     """
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render_metrics_markdown())
-    typer.echo(f"wrote {output}")
+    from codex_metrics.cli.output import write_text
+    from codex_metrics.metrics import render_metrics_markdown
+    from codex_metrics.metrics.index import INDEX_FILE, render_catalogue_index
+
+    write_text(output, render_metrics_markdown())
+    write_text(INDEX_FILE, render_catalogue_index())
+    typer.echo(f"wrote {output} and {INDEX_FILE.name}")

@@ -1,4 +1,11 @@
-"""The shared command-line options of DESIGN.md, defined once and reused by every command."""
+"""The shared command-line vocabulary of DESIGN.md, defined once and used by every command.
+
+Data commands take ``--format table|csv|json``; report commands ``--format markdown|html|json``;
+every command that writes something takes ``--output PATH`` (parent folders created). Reads
+take ``--lake``, ``--source``, ``--as-of``; metric queries ``--since/--until``, ``--grain``,
+``--by``, ``--filter`` and ``--engine``. Boolean options are ``--x/--no-x`` flags. Nothing here
+imports a data library: the CLI starts fast and loads what a command needs when it runs.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +15,43 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
+from codex_metrics.cli.state import STATE
 from codex_metrics.config import Settings, load_settings
 from codex_metrics.errors import ParameterError
 
 if TYPE_CHECKING:
-    from codex_metrics.lake import LakeSnapshot
+    from codex_metrics.lake import Lake, LakeSnapshot
 
 __all__ = [
+    "DATA_FORMATS",
+    "GRAINS",
+    "REPORT_FORMATS",
     "AsOfOption",
     "ByOption",
+    "DataFormatOption",
     "EngineOption",
     "FilterOption",
-    "FormatOption",
     "GrainOption",
     "LakeOption",
     "OutputOption",
+    "ReportFormatOption",
     "SinceOption",
     "SourceOption",
+    "TimeGrain",
     "UntilOption",
+    "open_lake",
     "open_snapshot",
+    "parse_by",
+    "parse_choice",
+    "parse_day",
     "parse_filters",
     "settings_for",
 ]
+
+DATA_FORMATS = ("table", "csv", "json")
+REPORT_FORMATS = ("markdown", "html", "json")
+TimeGrain = Literal["day", "week", "month", "all"]
+GRAINS = ("day", "week", "month", "all")
 
 LakeOption = Annotated[
     Path | None,
@@ -38,31 +60,6 @@ LakeOption = Annotated[
         help="Lake directory (default: config, then ./codex-metrics-lake).",
         show_default=False,
     ),
-]
-SinceOption = Annotated[
-    str | None,
-    typer.Option("--since", help="First day included, YYYY-MM-DD (UTC).", show_default=False),
-]
-UntilOption = Annotated[
-    str | None,
-    typer.Option("--until", help="Last day included, YYYY-MM-DD (UTC).", show_default=False),
-]
-GrainOption = Annotated[str, typer.Option("--grain", help="Time grain: day, week (ISO) or month.")]
-ByOption = Annotated[
-    str | None,
-    typer.Option("--by", help="Group by these dimensions, comma-separated.", show_default=False),
-]
-FilterOption = Annotated[
-    list[str] | None,
-    typer.Option("--filter", help="Keep rows where DIM=VALUE (repeatable).", show_default=False),
-]
-FormatOption = Annotated[str, typer.Option("--format", help="Output format: table, csv or json.")]
-OutputOption = Annotated[
-    Path | None,
-    typer.Option("--output", help="Write to this file instead of stdout.", show_default=False),
-]
-EngineOption = Annotated[
-    str | None, typer.Option("--engine", help="Query engine: duckdb or spark.", show_default=False)
 ]
 SourceOption = Annotated[
     str | None,
@@ -82,24 +79,69 @@ AsOfOption = Annotated[
         show_default=False,
     ),
 ]
-
-TimeGrain = Literal["day", "week", "month"]
-OutputFormat = Literal["table", "csv", "json"]
+SinceOption = Annotated[
+    str | None,
+    typer.Option("--since", help="First day included, YYYY-MM-DD (UTC).", show_default=False),
+]
+UntilOption = Annotated[
+    str | None,
+    typer.Option("--until", help="Last day included, YYYY-MM-DD (UTC).", show_default=False),
+]
+GrainOption = Annotated[
+    str,
+    typer.Option("--grain", help="Time grain: day, week (ISO), month, or all (the whole window)."),
+]
+ByOption = Annotated[
+    str | None,
+    typer.Option("--by", help="Group by these dimensions, comma-separated.", show_default=False),
+]
+FilterOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--filter",
+        help="Keep rows where DIM=VALUE (repeatable; repeating a DIM keeps any of its values).",
+        show_default=False,
+    ),
+]
+DataFormatOption = Annotated[
+    str, typer.Option("--format", help="Output format: table, csv or json.")
+]
+ReportFormatOption = Annotated[
+    str, typer.Option("--format", help="Report format: markdown, html or json.")
+]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write to this file instead of stdout (missing folders are created).",
+        show_default=False,
+    ),
+]
+EngineOption = Annotated[
+    str | None, typer.Option("--engine", help="Query engine: duckdb or spark.", show_default=False)
+]
 
 
 def settings_for(*, lake: Path | None = None, engine: str | None = None) -> Settings:
-    """Settings from config and environment, with the command-line options applied on top."""
-    return load_settings().with_overrides(lake_path=lake, engine=engine)
+    """Settings from ``--config`` (or the config file found), the environment, then options."""
+    return load_settings(config_file=STATE.config).with_overrides(lake_path=lake, engine=engine)
+
+
+def open_lake(lake: Path | None, *, create: bool = False) -> Lake:
+    """The configured lake (``--lake`` first), which must exist unless ``create``."""
+    from codex_metrics.lake import Lake
+
+    return Lake.open(settings_for(lake=lake).lake_path, create=create)
 
 
 def open_snapshot(
     lake: Path | None, *, source: str | None = None, as_of: str | None = None
 ) -> LakeSnapshot:
     """Open the configured lake and pin the snapshot a command reads (``--source``, ``--as-of``)."""
-    from codex_metrics.lake import Lake, parse_as_of
+    from codex_metrics.lake import parse_as_of
 
-    opened = Lake.open(settings_for(lake=lake).lake_path, create=False)
-    return opened.snapshot(as_of=parse_as_of(as_of), sources=source)
+    return open_lake(lake).snapshot(as_of=parse_as_of(as_of), sources=source)
 
 
 def parse_day(value: str | None, option: str) -> date | None:
@@ -119,6 +161,11 @@ def parse_choice(value: str, option: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def parse_by(value: str | None) -> list[str]:
+    """Parse ``--by a,b``."""
+    return [d.strip() for d in value.split(",") if d.strip()] if value else []
+
+
 def parse_filters(values: list[str] | None) -> dict[str, list[str]]:
     """Parse repeated ``--filter DIM=VALUE`` options (repeating a DIM means any of the values)."""
     filters: dict[str, list[str]] = {}
@@ -128,5 +175,7 @@ def parse_filters(values: list[str] | None) -> dict[str, list[str]]:
             raise ParameterError(
                 "--filter", f"{item!r} is not DIM=VALUE (e.g. --filter language=python)"
             )
-        filters.setdefault(dim.strip(), []).append(value.strip())
+        values_of = filters.setdefault(dim.strip(), [])
+        if value.strip() not in values_of:
+            values_of.append(value.strip())
     return filters

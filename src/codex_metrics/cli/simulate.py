@@ -7,25 +7,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from codex_metrics.cli.options import LakeOption, settings_for
-from codex_metrics.cli.output import console
-from codex_metrics.errors import ParameterError
-from codex_metrics.lake import Lake
-from codex_metrics.telemetry.parallel import auto_workers, simulate_parallel
-from codex_metrics.telemetry.scenarios import (
-    DEFAULT_START,
-    SCENARIOS,
-    build_config,
-    load_overrides_file,
-    parse_set_options,
+from codex_metrics.cli.options import (
+    DATA_FORMATS,
+    DataFormatOption,
+    LakeOption,
+    OutputOption,
+    open_lake,
+    parse_choice,
 )
-from codex_metrics.telemetry.simulator import simulate as run_simulation
-from codex_metrics.telemetry.summary import summarize_simulation
+from codex_metrics.cli.output import emit_rows, progress, spinner
+from codex_metrics.cli.state import STATE
+from codex_metrics.errors import ParameterError
 
 __all__ = ["simulate", "summary"]
+
+SCENARIO_NAMES = ("baseline", "ab_test", "rollout", "latency_regression")
 
 
 def _partition(value: str) -> tuple[int, int]:
@@ -39,13 +36,15 @@ def _partition(value: str) -> tuple[int, int]:
 
 
 def simulate(
-    scenario: Annotated[str, typer.Option(help=f"One of: {', '.join(SCENARIOS)}.")] = "baseline",
+    scenario: Annotated[
+        str, typer.Option(help=f"One of: {', '.join(SCENARIO_NAMES)}.")
+    ] = "baseline",
     developers: Annotated[int, typer.Option(help="Number of developers.")] = 2000,
     days: Annotated[int, typer.Option(help="Number of days.")] = 30,
     seed: Annotated[int, typer.Option(help="Random seed (same seed and start: same rows).")] = 0,
     start: Annotated[
         str, typer.Option(help="First day, YYYY-MM-DD (a fixed default, never today).")
-    ] = DEFAULT_START.isoformat(),
+    ] = "2025-03-03",
     partition: Annotated[
         str, typer.Option(help="Generate share i of n (i/n); the union of all n is the full run.")
     ] = "0/1",
@@ -68,12 +67,30 @@ def simulate(
         Path | None,
         typer.Option(help="Also write the first 1,000 suggestion rows here.", show_default=False),
     ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace/--no-replace",
+            help="Go ahead although the lake holds an experiment or real data.",
+        ),
+    ] = False,
     lake: LakeOption = None,
 ) -> None:
     """Simulate realistic assistant telemetry (with known truth) into the lake.
 
+    A lake holds one simulated world: a new run replaces it. Into a lake that holds an
+    experiment or real data, simulate refuses unless --replace is given, and says what it would
+    replace.
+
     Example: codex-metrics simulate --scenario ab_test --developers 2000 --days 28 --set ab.lift_acceptance=0.2
     """
+    from codex_metrics.telemetry.parallel import run_simulation
+    from codex_metrics.telemetry.scenarios import (
+        build_config,
+        load_overrides_file,
+        parse_set_options,
+    )
+
     try:
         start_day = date.fromisoformat(start)
     except ValueError:
@@ -83,34 +100,18 @@ def simulate(
     cfg = build_config(
         scenario, developers=developers, days=days, seed=seed, start=start_day, overrides=overrides
     )
-    part = _partition(partition)
-    opened = Lake.open(settings_for(lake=lake).lake_path)
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, transient=False) as progress:
-        task = progress.add_task(f"simulating {scenario}", total=None)
-
-        def report(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
-        if part != (0, 1):
-            if workers > 1:
-                raise ParameterError("--workers", "use either --partition or --workers, not both")
-            result = run_simulation(
-                opened, cfg, partition=part, sample_csv=sample_csv, on_progress=report
-            )
-        else:
-            result = simulate_parallel(
-                opened,
-                cfg,
-                workers=workers or auto_workers(cfg),
-                sample_csv=sample_csv,
-                on_progress=report,
-            )
+    share = _partition(partition)
+    opened = open_lake(lake, create=True)
+    with progress(f"simulating {scenario}") as update:
+        result = run_simulation(
+            opened,
+            cfg,
+            partition=share,
+            workers=workers,
+            replace=replace,
+            sample_csv=sample_csv,
+            on_progress=lambda done, total: update(done, total),
+        )
     events = result.rows.get("suggestions", 0)
     typer.echo(
         f"{result.run_id}: {events:,} suggestion events in {result.seconds:.1f} s "
@@ -118,10 +119,8 @@ def simulate(
     )
     if result.truth_path is not None:
         typer.echo(f"truth: {result.truth_path}")
-    else:
-        typer.echo(
-            f"partition {part[0]}/{part[1]} done; truth.json appears when all partitions are"
-        )
+    elif not STATE.quiet:
+        typer.echo(f"share {partition} published; the world is recorded when every share is")
 
 
 def _fmt(value: float | None, unit: str) -> str:
@@ -134,16 +133,46 @@ def _fmt(value: float | None, unit: str) -> str:
     return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
 
 
-def summary(lake: LakeOption = None) -> None:
-    """Print the key metrics of the simulated data next to the simulator's truth.
+def summary(
+    output_format: DataFormatOption = "table",
+    output: OutputOption = None,
+    lake: LakeOption = None,
+) -> None:
+    """Print the key metrics of the simulated world next to the simulator's truth.
 
     Example: codex-metrics summary --lake ./codex-metrics-lake
     """
-    opened = Lake.open(settings_for(lake=lake).lake_path, create=False)
-    rows = summarize_simulation(opened)
-    table = Table(title="Simulated telemetry: measured vs truth")
-    for col in ("metric", "measured", "truth / configured", "reference"):
-        table.add_column(col, justify="left" if col in ("metric", "reference") else "right")
-    for r in rows:
-        table.add_row(r.metric, _fmt(r.measured, r.unit), _fmt(r.truth, r.unit), r.band)
-    console().print(table)
+    from codex_metrics.analysis import summarize_simulation
+
+    parse_choice(output_format, "--format", DATA_FORMATS)
+    with spinner("measuring the simulated world"):
+        rows = summarize_simulation(open_lake(lake))
+    if output_format == "table":
+        table_rows = [
+            {
+                "metric": r.metric,
+                "measured": _fmt(r.measured, r.unit),
+                "truth / configured": _fmt(r.truth, r.unit),
+                "reference": r.band,
+            }
+            for r in rows
+        ]
+        emit_rows(
+            table_rows,
+            "table",
+            output,
+            title="Simulated telemetry: measured vs truth",
+            right=("measured", "truth / configured"),
+        )
+        return
+    plain = [
+        {
+            "metric": r.metric,
+            "measured": r.measured,
+            "truth": r.truth,
+            "unit": r.unit,
+            "reference": r.band,
+        }
+        for r in rows
+    ]
+    emit_rows(plain, output_format, output)

@@ -18,8 +18,8 @@ Bad inputs (no task in common) give a result with ``status`` set instead of an e
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 from scipy import stats
@@ -102,6 +102,50 @@ class RunComparison:
     tasks_only_in_a: tuple[str, ...] = ()
     tasks_only_in_b: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (``eval compare --format json``)."""
+        data = asdict(self)
+        for cat in data["categories"]:
+            cat["outcome"] = cat["outcome"].value
+        return data
+
+    def summary_rows(self) -> list[dict[str, str]]:
+        """The comparison as (measure, value) rows, for a table or CSV."""
+        if self.status != "ok":
+            return [{"measure": "status", "value": self.status}]
+
+        def pct(value: float | None) -> str:
+            return "n/a" if value is None else f"{100 * value:.1f}%"
+
+        def points(value: float | None) -> str:
+            return "n/a" if value is None else f"{100 * value:+.1f}"
+
+        rows = [
+            {"measure": "tasks", "value": str(self.tasks)},
+            {"measure": f"pass rate A ({self.model_a})", "value": pct(self.pass_rate_a)},
+            {"measure": f"pass rate B ({self.model_b})", "value": pct(self.pass_rate_b)},
+            {
+                "measure": "difference B - A (points)",
+                "value": f"{points(self.mean_difference)} [{points(self.ci_low)}, "
+                f"{points(self.ci_high)}] {self.confidence:.0%} bootstrap",
+            },
+            {
+                "measure": "McNemar exact p",
+                "value": "n/a" if self.mcnemar_p is None else f"{self.mcnemar_p:.4f}",
+            },
+            {"measure": "flipped to pass", "value": ", ".join(self.flipped_to_pass) or "none"},
+            {"measure": "flipped to fail", "value": ", ".join(self.flipped_to_fail) or "none"},
+        ]
+        rows += [
+            {
+                "measure": f"  {cat.outcome.value}",
+                "value": f"{cat.count_a} -> {cat.count_b} ({100 * cat.delta:+.1f} points)",
+            }
+            for cat in self.categories
+        ]
+        rows += [{"measure": "note", "value": note} for note in self.notes]
+        return rows
 
 
 def mcnemar_exact(only_a: int, only_b: int) -> float:

@@ -10,6 +10,7 @@ file as each task finishes, so an interrupted run resumes where it stopped.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -17,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from codex_metrics.errors import ParameterError, ProviderError
 from codex_metrics.evaluation.extraction import extract_code
@@ -133,6 +135,8 @@ class OpenAIProvider:
     ) -> None:
         self.config = config
         self._sleep = sleep
+        self.base_url = base_url or "https://api.openai.com/v1"
+        self._probe = client is None  # a client we build talks to a real address: check it
         if client is None:
             import openai
 
@@ -190,7 +194,7 @@ class OpenAIProvider:
                 retryable = isinstance(exc, openai.APIConnectionError) or status in _RETRY_STATUSES
                 if not retryable or attempt == cfg.max_retries:
                     raise ProviderError(
-                        f"{task.task_id}: the model server failed ({exc})"
+                        f"{task.task_id}: the model server at {self.base_url} failed ({exc})"
                     ) from None
                 with self._lock:
                     self.retries += 1
@@ -198,6 +202,28 @@ class OpenAIProvider:
         raise ProviderError(
             f"{task.task_id}: no answer after {cfg.max_retries} retries"
         )  # pragma: no cover
+
+    def check_reachable(self, *, timeout_s: float = 3.0) -> None:
+        """Fail at once, naming the URL, when nothing listens at the server's address.
+
+        Slow answers and rate limits are not failures (requests retry them); a refused or
+        unresolvable address is, and retrying it for minutes helps nobody.
+
+        Raises:
+            ProviderError: the address cannot be reached.
+        """
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            with socket.create_connection((host, port), timeout=timeout_s):
+                pass
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise ProviderError(
+                f"cannot reach the model server at {self.base_url} ({reason}); start it, or set "
+                "[openai] base_url in codex-metrics.toml or OPENAI_BASE_URL"
+            ) from None
 
     def _samples(self, task: Task, answers: Sequence[str]) -> list[Sample]:
         out = []
@@ -236,6 +262,8 @@ class OpenAIProvider:
         Raises:
             ProviderError: a request failed after its retries (samples already written stay).
         """
+        if self._probe:
+            self.check_reachable()
         done: dict[str, list[Sample]] = {}
         if resume and out.exists() and out.stat().st_size > 0:
             for sample in read_samples(out):

@@ -43,6 +43,7 @@ from codex_metrics.experiments.lake_stats import (
 from codex_metrics.experiments.metric_source import MetricInfo, cached_developer_sums, metric_info
 from codex_metrics.experiments.mixed import MixedResult, mixed_model_effect
 from codex_metrics.experiments.multiple_testing import benjamini_hochberg, holm
+from codex_metrics.experiments.planning import PowerFromLake, aa_check, analysis_window, plan_power
 from codex_metrics.experiments.power import PowerPlan, power_at, required_developers
 from codex_metrics.experiments.report import (
     render_experiment_html,
@@ -90,6 +91,7 @@ __all__ = [
     "MetricStatistics",
     "MixedResult",
     "NonInferiority",
+    "PowerFromLake",
     "PowerPlan",
     "ProportionStats",
     "RatioStats",
@@ -99,8 +101,10 @@ __all__ = [
     "SrmResult",
     "Status",
     "Verdict",
+    "aa_check",
     "aa_false_positive_rate",
     "absolute_effect",
+    "analysis_window",
     "analyze_experiment",
     "assignment_counts",
     "benjamini_hochberg",
@@ -121,6 +125,7 @@ __all__ = [
     "metric_statistics",
     "mixed_model_effect",
     "non_inferiority",
+    "plan_power",
     "poisson_bootstrap",
     "power_at",
     "relative_effect",

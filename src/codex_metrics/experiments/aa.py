@@ -56,6 +56,20 @@ class AaResult:
         low, high = self.delta_fpr_ci
         return low <= self.alpha <= high
 
+    def describe(self) -> str:
+        """One sentence for people."""
+        low, high = self.delta_fpr_ci
+        naive = (
+            ""
+            if self.naive_fpr is None
+            else f"; the naive per-suggestion z-test (never used) would reject in {self.naive_fpr:.1%}"
+        )
+        return (
+            f"{self.developers:,} developers, {self.replicates:,} A/A splits: delta-method "
+            f"false-positive rate {self.delta_fpr:.1%} (95% CI {low:.1%}-{high:.1%}) at nominal "
+            f"{self.alpha:.0%}{naive}"
+        )
+
 
 def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     p = k / n

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import duckdb
 
@@ -71,6 +72,41 @@ class ExperimentDesign:
             *self.secondary_metrics,
         ]
         return tuple(dict.fromkeys(names))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``ab list --format json``)."""
+        return {
+            "experiment_id": self.experiment_id,
+            "description": self.description,
+            "arms": [
+                {"arm": a.name, "model_version": a.model_version, "weight": a.weight}
+                for a in self.arms
+            ],
+            "pre_period_start": self.pre_period_start.isoformat()
+            if self.pre_period_start
+            else None,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat() if self.end else None,
+            "primary_metrics": list(self.primary_metrics),
+            "guardrails": {g.metric: g.margin for g in self.guardrails},
+            "secondary_metrics": list(self.secondary_metrics),
+            "planned_developers": self.planned_developers,
+        }
+
+    def summary_row(self) -> dict[str, str]:
+        """One row for a table or CSV: arms, period, metrics as text."""
+        period = (
+            f"{self.start:%Y-%m-%d} to {self.end:%Y-%m-%d}"
+            if self.end
+            else f"since {self.start:%Y-%m-%d}"
+        )
+        return {
+            "experiment": self.experiment_id,
+            "arms": ", ".join(f"{a.name}={a.model_version} ({a.weight:.0%})" for a in self.arms),
+            "period": period,
+            "primary": ", ".join(self.primary_metrics),
+            "guardrails": ", ".join(f"{g.metric} ±{g.margin:.0%}" for g in self.guardrails),
+        }
 
 
 _COLUMNS = (

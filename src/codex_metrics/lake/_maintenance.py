@@ -57,6 +57,20 @@ class TableInfo:
     last_day: date | None
     last_update_by_source: dict[str, datetime] = field(default_factory=dict)
 
+    def to_dict(self) -> dict[str, Any]:
+        """One plain row (``lake info``)."""
+        return {
+            "table": self.name,
+            "version": self.version,
+            "files": self.files,
+            "rows": self.rows,
+            "first_day": self.first_day.isoformat() if self.first_day else None,
+            "last_day": self.last_day.isoformat() if self.last_day else None,
+            "last_update_by_source": ", ".join(
+                f"{k} {v:%Y-%m-%d %H:%M}" for k, v in sorted(self.last_update_by_source.items())
+            ),
+        }
+
 
 def info(snapshot: LakeSnapshot) -> list[TableInfo]:
     """Version, files, rows, day range and last update per source of each table."""

@@ -221,6 +221,7 @@ def resolve_snapshot(
             for name, tv in tables.items()
             if TABLES[name].selects_source
             for f in tv.files
+            if f.rows != 0
         )
         sources = SourceSelection(
             "real" if real else "only", () if real else (SIMULATOR_SOURCE,), defaulted=True

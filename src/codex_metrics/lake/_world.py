@@ -41,16 +41,17 @@ class World:
     published_at: datetime
     versions: Mapping[str, int]
 
+    def to_dict(self) -> dict[str, object]:
+        """Plain data: run, publication time, table versions."""
+        return {
+            "run_id": self.run_id,
+            "published_at": self.published_at.isoformat(),
+            "table_versions": dict(sorted(self.versions.items())),
+        }
+
     def to_json(self) -> str:
         """One line of ``worlds.jsonl``."""
-        return json.dumps(
-            {
-                "run_id": self.run_id,
-                "published_at": self.published_at.isoformat(),
-                "table_versions": dict(sorted(self.versions.items())),
-            },
-            sort_keys=True,
-        )
+        return json.dumps(self.to_dict(), sort_keys=True)
 
 
 def read_worlds(root: Path) -> list[World]:

@@ -274,6 +274,8 @@ class TableWriter:
             need = "a day" if self.spec.partitioning else "no day"
             raise SchemaMismatchError(self.spec.name, f"write needs {need} for this table")
         table = conform(self.spec, self._with_bookkeeping(data))
+        if table.num_rows == 0:
+            return  # no empty files: a file with no row groups carries no statistics
         if day not in self._open:
             folder = self.table_dir if day is None else self.table_dir / f"day={day.isoformat()}"
             folder.mkdir(parents=True, exist_ok=True)
@@ -294,9 +296,13 @@ class TableWriter:
         if opened is not None:
             path, writer = opened
             writer.close()
-            self.pending.files.append(
-                data_file_for(self.table_dir, path, day=day, source=self.source, scope=self.scope)
+            described = data_file_for(
+                self.table_dir, path, day=day, source=self.source, scope=self.scope
             )
+            if described.rows:
+                self.pending.files.append(described)
+            else:
+                path.unlink(missing_ok=True)
 
     def write_by_day(self, data: pa.Table, day_column: pa.Array | pa.ChunkedArray) -> None:
         """Split ``data`` by the dates in ``day_column`` and write each day."""

@@ -127,6 +127,7 @@ class TableSpec:
         selects_source: whether reads select this table's rows by source (``--source``): true
             for data a metric counts (telemetry, vendor reports, public signals), false for the
             product's own records (evaluation runs, source runs, alerts, analysis results).
+        filled_by: the commands that write the table, for messages about empty data.
     """
 
     name: str
@@ -137,6 +138,7 @@ class TableSpec:
     newest_by: tuple[str, ...] = ("ingested_at",)
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
     selects_source: bool = True
+    filled_by: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> tuple[str, ...]:

@@ -38,6 +38,7 @@ ANNOTATION_KINDS = (
 
 SOURCE_RUNS = TableSpec(
     name="source_runs",
+    filled_by=("codex-metrics ingest ...", "codex-metrics collect ..."),
     doc=(
         "One row per run of one source over one scope: every `ingest` file set and `collect` "
         "target (and `simulate`), for freshness (last success, last error), rows and request "
@@ -82,6 +83,7 @@ SOURCE_RUNS = TableSpec(
 
 ANNOTATIONS = TableSpec(
     name="annotations",
+    filled_by=("codex-metrics annotate DAY TEXT",),
     doc=(
         "Events that explain a chart: deploys, model releases, rollouts, incidents, experiment "
         "starts, written by `codex-metrics annotate` and by the simulator's scenarios. The "
@@ -111,6 +113,7 @@ ANNOTATIONS = TableSpec(
 
 ALERT_EVENTS = TableSpec(
     name="alert_events",
+    filled_by=("codex-metrics alerts check",),
     doc=(
         "Every alert and every delivery attempt (`alerts check`, `alerts digest`): `fired` and "
         "`resolved` rows carry the metric, slice, observed and expected values with their "
@@ -161,6 +164,7 @@ ALERT_EVENTS = TableSpec(
 
 ANALYSIS_RESULTS = TableSpec(
     name="analysis_results",
+    filled_by=("codex-metrics productivity",),
     doc=(
         "Estimates published by `codex-metrics productivity`, one row per estimand, method and "
         "subgroup of an analysis run, with its interval and status, so the dashboard shows "
@@ -209,6 +213,7 @@ ANALYSIS_RESULTS = TableSpec(
 
 EVAL_RUNS = TableSpec(
     name="eval_runs",
+    filled_by=("codex-metrics eval run SAMPLES.jsonl",),
     doc=(
         "One row per code-evaluation run: model version, suite, provider, counts, pass@1, "
         "settings, status and generation cost (tokens, latency), beside its samples in "

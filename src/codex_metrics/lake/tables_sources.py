@@ -117,6 +117,10 @@ def _counter_columns(*, where: str) -> tuple[Column, ...]:
 
 COPILOT_USER_DAILY = TableSpec(
     name="copilot_user_daily",
+    filled_by=(
+        "codex-metrics ingest copilot-report FILE",
+        "codex-metrics collect copilot --org ORG",
+    ),
     doc=(
         "One row per user, report entity and day of GitHub's per-user Copilot usage-metrics "
         "report (`users-1-day`, `users-28-day`): totals, `used_*` flags, AI credits, adoption "
@@ -145,6 +149,10 @@ COPILOT_USER_DAILY = TableSpec(
 
 COPILOT_ENTITY_DAILY = TableSpec(
     name="copilot_entity_daily",
+    filled_by=(
+        "codex-metrics ingest copilot-report FILE",
+        "codex-metrics collect copilot --org ORG",
+    ),
     doc=(
         "GitHub's own figures per enterprise or org and day (a `day_totals` element of the "
         "entity report), split by `breakdown` as usage_daily is. The total row has the counters, "
@@ -185,6 +193,7 @@ _CODEX_COMMON = (
 
 CODEX_REQUESTS = TableSpec(
     name="codex_requests",
+    filled_by=("codex-metrics ingest codex-otel FILE",),
     doc=(
         "Codex CLI OpenTelemetry logs, one row per model request attempt (a `codex.api_request` "
         "or `codex.websocket_request` record, by the `event.name` attribute) with the tokens of "
@@ -219,6 +228,7 @@ CODEX_REQUESTS = TableSpec(
 
 CODEX_TOOL_EVENTS = TableSpec(
     name="codex_tool_events",
+    filled_by=("codex-metrics ingest codex-otel FILE",),
     doc=(
         "Codex CLI tool calls, one row per `codex.tool_decision`, `codex.tool_result` or "
         "`codex.sandbox_outcome` record: tool, approval decision and who made it, success, "
@@ -251,6 +261,7 @@ CODEX_TOOL_EVENTS = TableSpec(
 
 REPO_SNAPSHOTS = TableSpec(
     name="repo_snapshots",
+    filled_by=("codex-metrics collect github OWNER/REPO",),
     doc=(
         "Daily snapshot of a GitHub repository (`GET /repos/{owner}/{repo}` plus an open-PR "
         "count). Key: repo; a later read the same day wins. Partitioned by the day read: these "
@@ -278,6 +289,7 @@ REPO_SNAPSHOTS = TableSpec(
 
 STAR_HISTORY = TableSpec(
     name="star_history",
+    filled_by=("codex-metrics collect github OWNER/REPO",),
     doc=(
         "Stars per repository, day and method: `stargazers/history` (daily counts; day "
         "boundaries not promised UTC) and `starred_at` listings (admins only, capped at 40,000) "
@@ -303,6 +315,7 @@ STAR_HISTORY = TableSpec(
 
 ISSUES = TableSpec(
     name="issues",
+    filled_by=("codex-metrics collect github OWNER/REPO",),
     doc=(
         "GitHub issues and PRs (`/issues?state=all`, incrementally with `since`), one row per "
         "item as last seen; titles are public, bodies not stored. Key: (repo, number). "
@@ -343,6 +356,7 @@ ISSUES = TableSpec(
 
 ISSUE_COMMENTS = TableSpec(
     name="issue_comments",
+    filled_by=("codex-metrics collect github OWNER/REPO",),
     doc=(
         "Comments on issues and PRs (`/issues/comments?sort=created`) and PR reviews, for "
         "first-response times; bodies are not stored. Comment and review ids are separate "
@@ -372,6 +386,7 @@ ISSUE_COMMENTS = TableSpec(
 
 SO_QUESTION_COUNTS = TableSpec(
     name="so_question_counts",
+    filled_by=("codex-metrics collect stackoverflow --tag TAG",),
     doc=(
         "Stack Exchange questions per tag and period (`/2.3/questions` with `filter=total`; "
         "answers where the quota allows). Key: (site, tag, period). Partitioned by the period's "
@@ -397,6 +412,7 @@ SO_QUESTION_COUNTS = TableSpec(
 
 ECOSYSTEM_COUNTS = TableSpec(
     name="ecosystem_counts",
+    filled_by=("codex-metrics collect ecosystem",),
     doc=(
         "Daily GitHub search totals of assistant adoption (repositories, commits, files such as "
         "AGENTS.md): search estimates, and capped samples for code search (4,000 repositories "

@@ -40,6 +40,7 @@ _S, _I32, _I64, _F64, _B = pa.string(), pa.int32(), pa.int64(), pa.float64(), pa
 
 DEVELOPERS = TableSpec(
     name="developers",
+    filled_by=("codex-metrics simulate", "codex-metrics ingest developers FILE.csv"),
     doc="One row per developer (pseudonymous), with the attributes analyses slice by.",
     partitioning=None,
     key=("developer_id",),
@@ -63,6 +64,7 @@ DEVELOPERS = TableSpec(
 
 TEAM_MEMBERS = TableSpec(
     name="team_members",
+    filled_by=("codex-metrics simulate", "codex-metrics ingest copilot-report FILE"),
     doc="Team membership per day; a developer can be in several teams and move between them.",
     key=("developer_id", "team"),
     columns=(
@@ -75,6 +77,7 @@ TEAM_MEMBERS = TableSpec(
 
 SEATS = TableSpec(
     name="seats",
+    filled_by=("codex-metrics simulate", "codex-metrics ingest seats FILE"),
     doc=(
         "Daily snapshots of assistant seats (licences): who held one on the snapshot day, since "
         "when, and their last activity as of that day. A day holds a snapshot only when one was "
@@ -104,6 +107,10 @@ _GUARDRAIL = pa.struct([("metric", _S), ("margin", _F64)])
 
 EXPERIMENTS = TableSpec(
     name="experiments",
+    filled_by=(
+        "codex-metrics simulate --scenario ab_test",
+        "codex-metrics ingest experiment FILE.toml",
+    ),
     doc=(
         "A/B experiments between model versions. ``guardrail_metrics`` margins are relative "
         "non-inferiority margins (0.05: may not get worse by more than 5%)."
@@ -127,6 +134,10 @@ EXPERIMENTS = TableSpec(
 
 ASSIGNMENTS = TableSpec(
     name="assignments",
+    filled_by=(
+        "codex-metrics simulate --scenario ab_test",
+        "codex-metrics ingest assignments FILE",
+    ),
     doc="Which developer got which arm of which experiment, and when.",
     partitioning=None,
     key=("experiment_id", "developer_id", "arm"),
@@ -141,6 +152,7 @@ ASSIGNMENTS = TableSpec(
 
 SUGGESTIONS = TableSpec(
     name="suggestions",
+    filled_by=("codex-metrics simulate",),
     doc=(
         "One row per completion shown, chat answer or agent edit (event grain). Persistence "
         "columns count characters of the accepted text still present after the delay; they and "
@@ -198,6 +210,7 @@ SUGGESTIONS = TableSpec(
 
 TYPING = TableSpec(
     name="typing",
+    filled_by=("codex-metrics simulate",),
     doc="Characters and lines typed by hand per developer and day (for the AI share of code).",
     key=("developer_id",),
     columns=(
@@ -211,6 +224,7 @@ TYPING = TableSpec(
 
 TASKS = TableSpec(
     name="tasks",
+    filled_by=("codex-metrics simulate",),
     doc="Coding or agent tasks with their duration and outcome, with or without the assistant.",
     key=("task_id",),
     columns=(
@@ -232,6 +246,7 @@ TASKS = TableSpec(
 
 SURVEYS = TableSpec(
     name="surveys",
+    filled_by=("codex-metrics simulate", "codex-metrics ingest survey FILE.csv"),
     doc=(
         "Developer survey answers. Likert items are 1-5, NPS 0-10. The developer-happiness "
         "score combines satisfaction, perceived productivity, flow, ease of use, trust and "
@@ -256,6 +271,7 @@ SURVEYS = TableSpec(
 
 USAGE_DAILY = TableSpec(
     name="usage_daily",
+    filled_by=("codex-metrics simulate", "codex-metrics ingest copilot-report FILE"),
     doc=(
         "Daily grain, per developer (user) and day, shaped like GitHub's Copilot usage-metrics "
         "per-user report. ``breakdown`` names which dimension columns are set: total (none), "
@@ -303,6 +319,7 @@ USAGE_DAILY = TableSpec(
 
 EVAL_RESULTS = TableSpec(
     name="eval_results",
+    filled_by=("codex-metrics eval run SAMPLES.jsonl",),
     doc=(
         "One row per executed code-evaluation sample: which model version produced it for which "
         "task, and the sandboxed verdict. Run-level fields (provider, settings, started and "

@@ -45,6 +45,7 @@ __all__ = [
     "Total",
     "get_metric",
     "list_metrics",
+    "metric_definition",
     "register",
 ]
 
@@ -247,3 +248,23 @@ def list_metrics(family: str | None = None) -> list[Metric]:
     _load_families()
     ms = [m for m in _REGISTRY.values() if family is None or m.family == family]
     return sorted(ms, key=lambda m: (FAMILIES.index(m.family), m.name))
+
+
+def metric_definition(metric: Metric) -> dict[str, Any]:
+    """The catalogue entry as plain data (JSON metadata, docs, dashboard tooltips)."""
+    return {
+        "name": metric.name,
+        "family": metric.family,
+        "description": metric.description,
+        "formula": metric.formula,
+        "unit": metric.unit,
+        "basis": metric.basis,
+        "grain": metric.grain,
+        "source": list(metric.tables),
+        "breakdown": metric.breakdown,
+        "dimensions": list(metric.dimensions),
+        "higher_is_better": metric.higher_is_better,
+        "kind": metric.kind,
+        "numerator": metric.numerator,
+        "denominator": metric.denominator,
+    }

@@ -21,6 +21,7 @@ from codex_metrics.lake.tables import TABLES
 from codex_metrics.metrics.batch import batchable, build_batch_expression
 from codex_metrics.metrics.catalogue import Metric, Ratio, get_metric
 from codex_metrics.metrics.engines import QueryEngine, open_engine
+from codex_metrics.metrics.explain import check_filter_values, explain_empty
 from codex_metrics.metrics.query import (
     TIMESTAMP_COLUMNS,
     MetricQuery,
@@ -75,6 +76,7 @@ def compute_metric(
     by: Sequence[str] = (),
     filters: Mapping[str, Sequence[str]] | None = None,
     engine: QueryEngine | str = "duckdb",
+    check_filters: bool = False,
 ) -> MetricResult:
     """Compute one catalogue metric over the lake and return the result envelope.
 
@@ -87,15 +89,21 @@ def compute_metric(
         by: dimensions to group by.
         filters: dimension -> accepted values.
         engine: ``"duckdb"``, ``"spark"`` or an open :class:`QueryEngine` (reuse it across metrics).
+        check_filters: fail when a filter value never occurs in the lake (a misspelling),
+            instead of returning an empty answer (costs one scan per filter).
+
+    An answer without a single value has ``status="empty"`` and a ``reason`` saying why (see
+    :func:`codex_metrics.metrics.explain.explain_empty`).
 
     Raises:
-        MetricError: unknown metric, grain, dimension or filter.
+        MetricError: unknown metric, grain, dimension or filter (value, with ``check_filters``).
     """
     m = get_metric(metric) if isinstance(metric, str) else metric
+    snapshot = _snapshot_for(lake, engine)
+    since = _first_day(snapshot, m, since, grain)
     query = MetricQuery(
         m, since=since, until=until, grain=grain, by=tuple(by), filters=dict(filters or {})
     )
-    snapshot = _snapshot_for(lake, engine)
     if m.unavailable_reason:
         return MetricResult(
             m,
@@ -106,6 +114,8 @@ def compute_metric(
             **_meta(query, snapshot),
         )
     eng = open_engine(snapshot, engine) if isinstance(engine, str) else engine
+    if check_filters:
+        check_filter_values(eng, query)
     return _envelope(query, eng.execute(build_expression(query)), eng)
 
 
@@ -133,7 +143,12 @@ def compute_metrics(
     eng = open_engine(snapshot, engine) if isinstance(engine, str) else engine
     queries = {
         m.name: MetricQuery(
-            m, since=since, until=until, grain=grain, by=tuple(by), filters=dict(filters or {})
+            m,
+            since=_first_day(snapshot, m, since, grain),
+            until=until,
+            grain=grain,
+            by=tuple(by),
+            filters=dict(filters or {}),
         )
         for m in entries
     }
@@ -172,9 +187,16 @@ def compute_metrics(
 def _envelope(query: MetricQuery, rows: pa.Table, eng: QueryEngine) -> MetricResult:
     snapshot = eng.snapshot
     gaps = find_gaps(snapshot, query.metric.source, since=query.since, until=query.until)
+    empty = rows.num_rows == 0 or rows.column("value").null_count == rows.num_rows
     rows = _with_gap_rows(rows, gaps, query, snapshot)
     return MetricResult(
-        query.metric, rows, gaps=tuple(gaps), engine=eng.name, **_meta(query, snapshot)
+        query.metric,
+        rows,
+        gaps=tuple(gaps),
+        engine=eng.name,
+        status="empty" if empty else "ok",
+        reason=explain_empty(snapshot, query) if empty else None,
+        **_meta(query, snapshot),
     )
 
 
@@ -224,6 +246,16 @@ def _utc(value: datetime | date) -> datetime:
     return datetime(value.year, value.month, value.day, tzinfo=UTC)
 
 
+def _first_day(
+    snapshot: LakeSnapshot, metric: Metric, since: date | None, grain: str
+) -> date | None:
+    """``since``, or for grain ``all`` the first day of the metric's source in the snapshot."""
+    if since is not None or grain != "all":
+        return since
+    days = snapshot.days(metric.source) if metric.source in snapshot.tables else set()
+    return min(days, default=date(1970, 1, 1))
+
+
 def _engine_name(engine: QueryEngine | str) -> str:
     return engine if isinstance(engine, str) else engine.name
 
@@ -251,7 +283,9 @@ def find_gaps(
     ]
 
 
-def _period_start(day: date, grain: str) -> date:
+def _period_start(day: date, grain: str, since: date | None = None) -> date:
+    if grain == "all":
+        return since or day
     if grain == "week":
         return day - timedelta(days=day.weekday())
     if grain == "month":
@@ -266,10 +300,10 @@ def _with_gap_rows(
     if not gaps:
         return rows
     present = snapshot.days(query.metric.source)
-    gap_periods = {_period_start(d, query.grain) for d in gaps}
-    covered = {_period_start(d, query.grain) for d in present}
+    gap_periods = {_period_start(d, query.grain, query.since) for d in gaps}
+    covered = {_period_start(d, query.grain, query.since) for d in present}
     lo, hi = query.since or min(gaps), query.until or max(gaps)
-    covered = {p for p in covered if _period_start(lo, query.grain) <= p <= hi}
+    covered = {p for p in covered if _period_start(lo, query.grain, query.since) <= p <= hi}
     missing = sorted(gap_periods - covered)
     if not missing:
         return rows

@@ -9,6 +9,12 @@ unchanged on either, on the same data.
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
@@ -22,6 +28,9 @@ from codex_metrics.lake.tables import TABLES
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+#: Where a quiet Spark session's JVM output goes, in the temporary folder.
+SPARK_LOG = "codex-metrics-spark.log"
 
 __all__ = ["DuckDBEngine", "QueryEngine", "SparkEngine", "local_spark_session", "open_engine"]
 
@@ -116,8 +125,25 @@ def register_spark_views(snapshot: LakeSnapshot, session: SparkSession) -> None:
         df.createOrReplaceTempView(name)
 
 
+@contextmanager
+def _jvm_output_to(log: Path | None) -> Iterator[None]:
+    """Send what a JVM started inside writes to stderr into ``log`` (``None``: keep it)."""
+    if log is None:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with log.open("ab") as fh:
+        os.dup2(fh.fileno(), 2)  # the JVM inherits this descriptor for its whole life
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def local_spark_session(
-    *, master: str | None = "local[2]", shuffle_partitions: int = 4
+    *, master: str | None = "local[2]", shuffle_partitions: int = 4, verbose: bool = False
 ) -> SparkSession:
     """A Spark session with the lake's conventions (UTC session time zone, no UI).
 
@@ -125,6 +151,8 @@ def local_spark_session(
         master: ``local[N]`` for one machine; ``None`` under ``spark-submit`` so the cluster's
             master (YARN, Kubernetes, standalone) is kept.
         shuffle_partitions: ``spark.sql.shuffle.partitions`` for a new session.
+        verbose: let the JVM write to the terminal; otherwise its start-up warnings and logs
+            go to ``codex-metrics-spark.log`` in the temporary folder.
 
     An active session (a notebook, ``spark-submit``) is reused, with the time zone set to UTC.
 
@@ -144,22 +172,30 @@ def local_spark_session(
     builder: Any = SparkSession.builder
     if master is not None:
         builder = builder.master(master)
-    session = (
-        builder.appName("codex-metrics")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
+    log = None if verbose else Path(tempfile.gettempdir()) / SPARK_LOG
+    with _jvm_output_to(log):
+        session = (
+            builder.appName("codex-metrics")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .getOrCreate()
+        )
+    session.sparkContext.setLogLevel("WARN" if verbose else "ERROR")
     return session
 
 
 def open_engine(
-    lake: Lake | LakeSnapshot, engine: str = "duckdb", *, spark: SparkSession | None = None
+    lake: Lake | LakeSnapshot,
+    engine: str = "duckdb",
+    *,
+    spark: SparkSession | None = None,
+    verbose: bool = False,
 ) -> QueryEngine:
     """The engine called ``engine`` over a lake snapshot (default: the lake as it is now).
+
+    ``verbose`` lets a new Spark session's JVM write to the terminal.
 
     Raises:
         ConfigError: the engine name is unknown or Spark is unavailable.
@@ -167,5 +203,5 @@ def open_engine(
     if engine == "duckdb":
         return DuckDBEngine(lake)
     if engine == "spark":
-        return SparkEngine(lake, spark or local_spark_session())
+        return SparkEngine(lake, spark or local_spark_session(verbose=verbose))
     raise ConfigError(f"--engine must be duckdb or spark, not {engine!r}")

@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 StandardMeasure = Ratio | Total | Distinct | Quantile
-GRAIN_UNITS = {"day": "D", "week": "W", "month": "M"}
+GRAIN_UNITS = {"day": "D", "week": "W", "month": "M", "all": ""}
 #: Columns holding each canonical dimension, per table (joined dimensions excluded).
 NATIVE_DIMENSIONS: dict[str, dict[str, str]] = {
     "suggestions": {
@@ -80,7 +80,9 @@ class MetricQuery:
         metric: the catalogue entry.
         since: first UTC day included (``None``: from the first day with data).
         until: last UTC day included (``None``: to the last day with data).
-        grain: day, week (ISO) or month.
+        grain: day, week (ISO), month, or all (the whole window as one period, labelled by
+            its first day: ``since``, which :func:`~codex_metrics.metrics.compute_metric`
+            fills from the data when not given).
         by: dimensions to group by.
         filters: dimension -> accepted values (``experiment`` is also accepted with ``arm``).
         start: timestamp window start (inclusive), used by :func:`developer_expression`.
@@ -99,7 +101,7 @@ class MetricQuery:
     def __post_init__(self) -> None:
         m = self.metric
         if self.grain not in GRAIN_UNITS:
-            raise MetricError(f"grain {self.grain!r} is not one of day, week, month")
+            raise MetricError(f"grain {self.grain!r} is not one of day, week, month, all")
         if isinstance(m.measure, Custom) and self.grain not in m.measure.grains:
             raise MetricError(
                 f"metric {m.name!r} is defined at grain {', '.join(m.measure.grains)} only, "
@@ -214,6 +216,10 @@ class MetricQuery:
         """``day`` truncated to the grain, as a DATE (Spark's date_trunc returns a timestamp)."""
         if self.grain == "day":
             return day
+        if self.grain == "all":
+            if self.since is None:
+                raise MetricError("grain all needs the window's first day (--since)")
+            return ibis.literal(self.since, type="date")
         return day.truncate(GRAIN_UNITS[self.grain]).cast("date")
 
     def restrict(

@@ -6,7 +6,9 @@
 * ``no_values``: a mean or percentile over no values;
 * ``missing_day``: the source table has no data for that period (a gap; never interpolated).
 
-A metric whose source does not exist yet has ``status="unavailable"`` and a ``reason``.
+A metric whose source does not exist yet has ``status="unavailable"`` and a ``reason``; an
+answer without a single value has ``status="empty"`` and a ``reason`` saying why and which
+command fills the source.
 CSV carries ``null_reason`` as a column; JSON carries the whole envelope.
 """
 
@@ -22,35 +24,15 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-from codex_metrics.metrics.catalogue import Metric
+from codex_metrics.metrics.catalogue import Metric, metric_definition
 
-__all__ = ["NULL_REASONS", "MetricResult", "metric_definition"]
+__all__ = ["NULL_REASONS", "MetricResult"]
 
 NULL_REASONS = {
     "zero_denominator": "the denominator is 0 for this row",
     "no_values": "no values to average or rank in this row",
     "missing_day": "the source has no data for this period (a gap in the lake)",
 }
-
-
-def metric_definition(metric: Metric) -> dict[str, Any]:
-    """The catalogue entry as plain data (JSON metadata, docs, dashboard tooltips)."""
-    return {
-        "name": metric.name,
-        "family": metric.family,
-        "description": metric.description,
-        "formula": metric.formula,
-        "unit": metric.unit,
-        "basis": metric.basis,
-        "grain": metric.grain,
-        "source": list(metric.tables),
-        "breakdown": metric.breakdown,
-        "dimensions": list(metric.dimensions),
-        "higher_is_better": metric.higher_is_better,
-        "kind": metric.kind,
-        "numerator": metric.numerator,
-        "denominator": metric.denominator,
-    }
 
 
 def _plain(value: Any) -> Any:
@@ -77,7 +59,7 @@ class MetricResult:
         lake_snapshot: the snapshot read: table -> Delta version, the simulated world's pins,
             the sources whose rows were read, the source selection, and a short hash.
         generated_at: when the result was computed (UTC).
-        status: ok, or unavailable when the source does not exist yet.
+        status: ok; empty when no row has a value; unavailable when the source does not exist.
         reason: why it is unavailable.
     """
 
@@ -89,7 +71,7 @@ class MetricResult:
     lake: str = ""
     lake_snapshot: dict[str, Any] = field(default_factory=dict)
     generated_at: datetime | None = None
-    status: Literal["ok", "unavailable"] = "ok"
+    status: Literal["ok", "empty", "unavailable"] = "ok"
     reason: str | None = None
 
     @property

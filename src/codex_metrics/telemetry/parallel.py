@@ -19,17 +19,17 @@ from codex_metrics.lake import Lake
 from codex_metrics.telemetry.scenarios import SimulationConfig
 from codex_metrics.telemetry.simulator import (
     ALL_TABLES,
-    BLOCK_SIZE,
     GeneratedPartition,
     ProgressCallback,
     SimulationResult,
     _write_sample,
+    block_size_for,
     generate,
     publish,
     simulate,
 )
 
-__all__ = ["auto_workers", "simulate_parallel"]
+__all__ = ["auto_workers", "run_simulation", "simulate_parallel", "what_a_simulation_replaces"]
 
 
 def _die_with_parent(parent: int) -> None:
@@ -51,7 +51,7 @@ def _worker(
     root: str,
     cfg: SimulationConfig,
     partition: tuple[int, int],
-    block_size: int,
+    block_size: int | None,
     sample: bool,
     parent: int,
     messages: Any,
@@ -72,9 +72,9 @@ def _worker(
         messages.put(("error", partition[0], None, exc))
 
 
-def auto_workers(cfg: SimulationConfig, *, block_size: int = BLOCK_SIZE) -> int:
+def auto_workers(cfg: SimulationConfig, *, block_size: int | None = None) -> int:
     """Processes worth starting: one per core, none for runs too small to repay the start-up."""
-    blocks = -(-cfg.developers // block_size)
+    blocks = -(-cfg.developers // (block_size or block_size_for(cfg.developers)))
     if cfg.developers * cfg.days < 100_000:
         return 1
     return max(1, min(os.cpu_count() or 1, blocks))
@@ -85,7 +85,7 @@ def simulate_parallel(
     cfg: SimulationConfig,
     *,
     workers: int,
-    block_size: int = BLOCK_SIZE,
+    block_size: int | None = None,
     sample_csv: Path | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> SimulationResult:
@@ -96,6 +96,8 @@ def simulate_parallel(
     """
     if workers < 1:
         raise ParameterError("--workers", f"must be at least 1, got {workers}")
+    blocks = -(-cfg.developers // (block_size or block_size_for(cfg.developers)))
+    workers = min(workers, blocks)  # a worker without a block would have nothing to do
     if workers == 1:
         return simulate(
             lake, cfg, block_size=block_size, sample_csv=sample_csv, on_progress=on_progress
@@ -167,4 +169,80 @@ def simulate_parallel(
         published.truth_path,
         time.perf_counter() - started,
         published.versions,
+    )
+
+
+def what_a_simulation_replaces(lake: Lake) -> list[str]:
+    """What a new simulated world would replace or be mixed with, in words (empty: nothing)."""
+    from codex_metrics.lake import SIMULATOR_SOURCE
+
+    snapshot = lake.snapshot(sources="all")
+    found = []
+    experiments = snapshot.tables["experiments"]
+    sim_rows = sum(f.rows or 0 for f in experiments.files if f.source == SIMULATOR_SOURCE)
+    if sim_rows:
+        con = snapshot.connect()
+        ids = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT experiment_id FROM experiments WHERE source = ? ORDER BY 1",
+                [SIMULATOR_SOURCE],
+            ).fetchall()
+        ]
+        run = snapshot.world.run_id if snapshot.world else "the current simulated world"
+        found.append(f"simulated world {run} with its experiment {', '.join(ids)} (replaced)")
+    real = [s for s in snapshot.sources_read() if s != SIMULATOR_SOURCE]
+    if real:
+        found.append(
+            f"real data of source {', '.join(real)} (kept, but a simulated world beside real "
+            "data is read only with --source simulator or all)"
+        )
+    return found
+
+
+def run_simulation(
+    lake: Lake,
+    cfg: SimulationConfig,
+    *,
+    partition: tuple[int, int] = (0, 1),
+    workers: int = 0,
+    replace: bool = False,
+    sample_csv: Path | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> SimulationResult:
+    """What ``codex-metrics simulate`` runs: one share (``partition``) or the whole world.
+
+    Args:
+        lake: destination lake.
+        cfg: the request.
+        partition: ``(i, n)`` for one share of a sharded run; ``(0, 1)`` for the whole world.
+        workers: processes for a whole world (0: as many as are worth it).
+        replace: go ahead although the lake holds an experiment or real data.
+        sample_csv: also write the first 1,000 suggestion rows here.
+        on_progress: called with (steps done, steps total).
+
+    Raises:
+        ParameterError: the lake holds an experiment or real data and ``replace`` is false
+            (the message says what would be replaced), or ``--workers`` with ``--partition``.
+    """
+    if not replace:
+        found = what_a_simulation_replaces(lake)
+        if found:
+            raise ParameterError(
+                "--replace",
+                f"{lake.root} holds {'; and '.join(found)}. Pass --replace to simulate anyway, "
+                "or --lake with another folder (a demo world is best kept in its own lake)",
+            )
+    if partition != (0, 1):
+        if workers > 1:
+            raise ParameterError("--workers", "use either --partition or --workers, not both")
+        return simulate(
+            lake, cfg, partition=partition, sample_csv=sample_csv, on_progress=on_progress
+        )
+    return simulate_parallel(
+        lake,
+        cfg,
+        workers=workers or auto_workers(cfg),
+        sample_csv=sample_csv,
+        on_progress=on_progress,
     )

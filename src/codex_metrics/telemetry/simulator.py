@@ -55,6 +55,7 @@ __all__ = [
     "SOURCE",
     "GeneratedPartition",
     "SimulationResult",
+    "block_size_for",
     "generate",
     "publish",
     "run_id_for",
@@ -63,6 +64,8 @@ __all__ = [
 
 SOURCE = SIMULATOR_SOURCE
 BLOCK_SIZE = 2048
+#: Smallest block: below it per-block overhead outweighs the vectorised generation.
+MIN_BLOCK_SIZE = 256
 SAMPLE_ROWS = 1000
 DAY_TABLES = ("suggestions", "usage_daily", "typing", "tasks", "surveys", "team_members", "seats")
 WHOLE_TABLES = ("developers", "experiments", "assignments")
@@ -160,7 +163,7 @@ def simulate(
     cfg: SimulationConfig,
     *,
     partition: tuple[int, int] = (0, 1),
-    block_size: int = BLOCK_SIZE,
+    block_size: int | None = None,
     sample_csv: Path | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> SimulationResult:
@@ -171,7 +174,8 @@ def simulate(
         cfg: validated request (:func:`~codex_metrics.telemetry.scenarios.build_config`).
         partition: ``(i, n)``: generate and publish the i-th of n disjoint shares; the world is
             recorded when the last share is published.
-        block_size: developers per generated block (fixed: changing it changes the rows).
+        block_size: developers per generated block (default :func:`block_size_for`; a different
+            size gives different rows).
         sample_csv: also write the first 1,000 suggestion rows, every column, to this CSV.
         on_progress: called with (steps done, steps total) as block-days finish.
     """
@@ -204,7 +208,7 @@ def generate(
     cfg: SimulationConfig,
     *,
     partition: tuple[int, int] = (0, 1),
-    block_size: int = BLOCK_SIZE,
+    block_size: int | None = None,
     sample: bool = False,
     on_progress: ProgressCallback | None = None,
 ) -> GeneratedPartition:
@@ -213,8 +217,9 @@ def generate(
     if n < 1 or not 0 <= i < n:
         raise ParameterError("--partition", f"{i}/{n} is not i/n with 0 <= i < n")
     run_id = run_id_for(cfg)
-    pop = draw_population(cfg)
+    block_size = block_size or block_size_for(cfg.developers)
     blocks = _blocks_of(cfg, block_size, partition)
+    pop = draw_population(cfg)
     models = _models(cfg)
     arms = _arms(cfg, pop)
     scope = f"{run_id}.p{i}of{n}"
@@ -291,9 +296,29 @@ def generate(
     )
 
 
+def block_size_for(developers: int) -> int:
+    """Developers per generated block: 2,048, or fewer so that a world has at least 8 blocks.
+
+    Blocks are the unit of work that partitions and workers share (round-robin, so every share
+    gets the same number of blocks, give or take one), so a small world is cut finer (never
+    below 256 developers a block). Derived from the number of developers only: the same request
+    always gets the same blocks, hence the same rows, whatever the partitioning.
+    """
+    if developers >= 8 * BLOCK_SIZE:
+        return BLOCK_SIZE
+    return max(MIN_BLOCK_SIZE, -(-developers // 8))
+
+
 def _blocks_of(cfg: SimulationConfig, block_size: int, partition: tuple[int, int]) -> list[int]:
     i, n = partition
-    return [b for b in range(-(-cfg.developers // block_size)) if b % n == i]
+    count = -(-cfg.developers // block_size)
+    if n > count:
+        raise ParameterError(
+            "--partition",
+            f"{cfg.developers:,} developers make {count} block(s) of {block_size:,}; use at most "
+            f"{count} partition(s), or more developers (a share without a block would be empty)",
+        )
+    return [b for b in range(count) if b % n == i]
 
 
 def publish(
