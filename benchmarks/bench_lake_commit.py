@@ -47,7 +47,7 @@ from codex_metrics.lake import DataFile, _writer
 from codex_metrics.telemetry import parallel, simulator
 
 
-def data_file_without_stats(table_dir, path, *, day, source, scope):
+def data_file_without_stats(table_dir, path, *, day, source, scope, metadata=None):
     # the raw write: no footer read, no Delta statistics
     return DataFile(path.relative_to(table_dir).as_posix(), 0, day, None, source, scope, 0, "")
 

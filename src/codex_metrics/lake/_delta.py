@@ -312,10 +312,20 @@ def file_statistics(metadata: pq.FileMetaData) -> dict[str, Any]:
 
 
 def data_file_for(
-    table_dir: Path, path: Path, *, day: date | None, source: str | None, scope: str | None
+    table_dir: Path,
+    path: Path,
+    *,
+    day: date | None,
+    source: str | None,
+    scope: str | None,
+    metadata: pq.FileMetaData | None = None,
 ) -> DataFile:
-    """Describe a Parquet file just written under ``table_dir`` for its add action."""
-    metadata = pq.read_metadata(path)
+    """Describe a Parquet file just written under ``table_dir`` for its add action.
+
+    ``metadata`` is the footer the writer just wrote (read from the file when not given).
+    """
+    if metadata is None:
+        metadata = pq.read_metadata(path)
     stats = file_statistics(metadata)
     st = path.stat()
     return DataFile(

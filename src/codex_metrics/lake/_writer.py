@@ -296,13 +296,19 @@ class TableWriter:
         if opened is not None:
             path, writer = opened
             writer.close()
+            footer = getattr(getattr(writer, "writer", None), "metadata", None)
             described = data_file_for(
-                self.table_dir, path, day=day, source=self.source, scope=self.scope
+                self.table_dir,
+                path,
+                day=day,
+                source=self.source,
+                scope=self.scope,
+                metadata=footer if footer is not None and footer.num_columns else None,
             )
-            if described.rows:
-                self.pending.files.append(described)
-            else:
+            if described.rows == 0:
                 path.unlink(missing_ok=True)
+            else:
+                self.pending.files.append(described)
 
     def write_by_day(self, data: pa.Table, day_column: pa.Array | pa.ChunkedArray) -> None:
         """Split ``data`` by the dates in ``day_column`` and write each day."""
