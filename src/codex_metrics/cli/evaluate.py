@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 app = typer.Typer(
     rich_markup_mode=None,
     help="Evaluate generated code in a sandbox: pass@k, failure categories, quality, comparisons."
-    "\n\nExample: codex-metrics eval run samples.jsonl --out results.jsonl",
+    "\n\nExample: codex-metrics eval run samples.jsonl --output results.jsonl",
     no_args_is_help=True,
 )
 
@@ -108,7 +108,7 @@ def generate(
         int | None, typer.Option("--limit", help="Only the first N tasks.", show_default=False)
     ] = None,
     resume: Annotated[
-        bool, typer.Option("--resume/--no-resume", help="Keep samples already in --out.")
+        bool, typer.Option("--resume/--no-resume", help="Keep samples already in --output.")
     ] = True,
 ) -> None:
     """Ask an OpenAI-compatible server for samples of every task and write them as JSONL.
