@@ -14,19 +14,9 @@ import duckdb
 from deltalake import DeltaTable
 
 from codex_metrics.lake import Lake
+from codex_metrics.telemetry.simulator import ALL_TABLES
 
-SIM_TABLES = (
-    "suggestions",
-    "usage_daily",
-    "typing",
-    "tasks",
-    "surveys",
-    "team_members",
-    "seats",
-    "developers",
-    "experiments",
-    "assignments",
-)
+SIM_TABLES = ALL_TABLES
 
 
 def cli(*args: str) -> list[str]:

@@ -19,7 +19,7 @@ from codex_metrics.telemetry.scenarios import build_config
 from codex_metrics.telemetry.simulator import simulate
 from codex_metrics.telemetry.truth import load_truth
 
-from .faults import SIM_TABLES, cli, latest_worlds, start_simulation, world_counts
+from .faults import cli, latest_worlds, start_simulation, world_counts
 
 DAY = date(2025, 1, 6)
 
@@ -183,9 +183,3 @@ def test_cli_reports_a_busy_or_conflicting_lake_in_one_line(tmp_path: Path) -> N
     )
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and "no lake here" in out.stderr
-
-
-def test_sim_tables_are_the_simulators() -> None:
-    from codex_metrics.telemetry.simulator import ALL_TABLES
-
-    assert set(SIM_TABLES) == set(ALL_TABLES)

@@ -9,21 +9,9 @@ import pytest
 
 from codex_metrics.lake import Lake
 from codex_metrics.telemetry.scenarios import build_config
+from codex_metrics.telemetry.simulator import ALL_TABLES as TABLES
 from codex_metrics.telemetry.simulator import simulate
 from codex_metrics.telemetry.truth import load_truth
-
-TABLES = (
-    "suggestions",
-    "usage_daily",
-    "typing",
-    "tasks",
-    "surveys",
-    "team_members",
-    "developers",
-    "seats",
-    "assignments",
-    "experiments",
-)
 
 
 def snapshot(lake: Lake) -> dict[str, list[tuple]]:

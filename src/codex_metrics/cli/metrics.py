@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from codex_metrics.cli.options import (
@@ -31,7 +29,7 @@ from codex_metrics.cli.options import (
     parse_filters,
     settings_for,
 )
-from codex_metrics.cli.output import console, emit, emit_rows, spinner
+from codex_metrics.cli.output import emit, emit_rows, print_table, spinner
 from codex_metrics.cli.state import STATE
 
 if TYPE_CHECKING:
@@ -70,7 +68,7 @@ def list_(
     if output_format != "table":
         emit_rows(rows, output_format, output, document=entries)
         return
-    _print(_catalogue_table(rows), output)
+    print_table(_catalogue_table(rows), output)
 
 
 def _catalogue_table(rows: list[dict[str, str]]) -> Table:
@@ -84,15 +82,6 @@ def _catalogue_table(rows: list[dict[str, str]]) -> Table:
     for r in rows:
         table.add_row(*(str(r[c]) for c in _LIST_COLUMNS))
     return table
-
-
-def _print(table: Table, output: Path | None) -> None:
-    if output is None:
-        console().print(table)
-        return
-    buf = io.StringIO()
-    Console(file=buf, width=220).print(table)
-    emit(buf.getvalue(), output)
 
 
 def _table(result: MetricResult) -> Table:
@@ -177,7 +166,7 @@ def show(
     elif output_format == "csv":
         emit(result.to_csv(), output)
     else:
-        _print(_table(result), output)
+        print_table(_table(result), output)
     if result.status == "empty" and output_format != "table":
         typer.echo(f"note: {result.reason}", err=True)
 

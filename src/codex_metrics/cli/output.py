@@ -29,6 +29,7 @@ __all__ = [
     "emit",
     "emit_rows",
     "err_console",
+    "print_table",
     "progress",
     "rows_to_csv",
     "spinner",
@@ -108,6 +109,11 @@ def emit_rows(
         table.add_column(name, justify="right" if name in right else "left", overflow="fold")
     for row in rows:
         table.add_row(*("-" if row.get(c) in (None, "") else str(row.get(c)) for c in names))
+    print_table(table, output)
+
+
+def print_table(table: Table, output: Path | None) -> None:
+    """Print a table to the terminal, or render it 200 columns wide into ``output``."""
     if output is None:
         console().print(table)
         return
