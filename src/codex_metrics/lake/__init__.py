@@ -14,6 +14,7 @@ from codex_metrics.lake._maintenance import (
     explain_read_error,
 )
 from codex_metrics.lake._migrate import MigrationReport, TableMigration, migrate_lake
+from codex_metrics.lake._runs import RunRecord, source_run
 from codex_metrics.lake._snapshot import LakeSnapshot, SourceSelection, TableVersion, parse_as_of
 from codex_metrics.lake._world import SIMULATOR_SOURCE, World
 from codex_metrics.lake._writer import (
@@ -41,6 +42,7 @@ __all__ = [
     "PendingWrite",
     "Problem",
     "Replacement",
+    "RunRecord",
     "SourceSelection",
     "TableInfo",
     "TableMigration",
@@ -55,5 +57,6 @@ __all__ = [
     "migrate_lake",
     "newest_wins",
     "parse_as_of",
+    "source_run",
     "table_spec",
 ]
