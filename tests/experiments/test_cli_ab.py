@@ -30,7 +30,22 @@ def test_list_json(lake_path):
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
     assert rows[0]["experiment_id"] == "exp-model-b-vs-a"
-    assert rows[0]["guardrails"] == {"latency_mean_ms": 0.05, "error_rate": 0.1}
+    assert rows[0]["guardrails"] == {
+        "latency_mean_ms": 0.05,
+        "latency_p90_ms": 0.05,
+        "error_rate": 0.1,
+    }
+    assert rows[0]["metric_filters"] == {
+        "latency_p90_ms": [{"dimension": "feature", "value": "code_completion"}]
+    }
+
+
+def test_list_shows_one_sided_margins(lake_path):
+    """Non-inferiority margins are one-sided: the table must not print them as ±."""
+    result = runner.invoke(app, ["ab", "list", "--lake", lake_path, "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert "±" not in result.output
+    assert "latency_mean_ms (may worsen by at most 5%)" in result.output
 
 
 def test_analyze_json_and_html_output(lake_path, tmp_path):
@@ -67,13 +82,22 @@ def test_analyze_json_and_html_output(lake_path, tmp_path):
             "--format",
             "html",
             "--sequential",
-            "--fieller",
             "--output",
             str(out),
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "<svg" in out.read_text() and "Experiment exp-model-b-vs-a" in out.read_text()
+    page = out.read_text()
+    assert "plotly-graph-div" in page and "Experiment exp-model-b-vs-a" in page
+
+
+def test_sequential_with_fieller_is_refused_not_silently_ignored(lake_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(
+            ["ab", "analyze", "exp-model-b-vs-a", "--lake", lake_path, "--sequential", "--fieller"]
+        )
+    assert exc.value.code == 2
+    assert "--fieller: cannot be combined with --sequential" in capsys.readouterr().err
 
 
 def test_markdown_is_the_default(lake_path):

@@ -110,21 +110,15 @@ def test_power_rejects_bad_arguments():
 
 
 def test_sequential_guardrail_is_more_conservative_than_fixed():
-    from codex_metrics.experiments import AnalysisOptions, ExperimentDesign
-    from codex_metrics.experiments.analysis import _sequential_non_inferiority
-    from codex_metrics.experiments.design import Arm
+    from codex_metrics.experiments import AnalysisOptions
+    from codex_metrics.experiments.metric_analysis import _sequential_non_inferiority
 
-    design = ExperimentDesign(
-        "e", "", (Arm("A", "a", 0.5), Arm("B", "b", 0.5)), None, None, None, (), (), (), 800
-    )  # type: ignore[arg-type]
     a, b = _latency(0.97, n=400)
     fixed = non_inferiority(a, b, margin=0.05, higher_is_better=False)
-    seq = _sequential_non_inferiority(fixed, a, b, design, AnalysisOptions(sequential=True))
+    seq = _sequential_non_inferiority(fixed, a, b, AnalysisOptions(sequential=True), 800)
     assert seq.p_value > fixed.p_value and seq.bound > fixed.bound
     worse = non_inferiority(*_latency(1.08, n=400), margin=0.05, higher_is_better=False)
     assert (
-        _sequential_non_inferiority(
-            worse, *_latency(1.08, n=400), design, AnalysisOptions()
-        ).p_value
+        _sequential_non_inferiority(worse, *_latency(1.08, n=400), AnalysisOptions(), 800).p_value
         == 1.0
     )

@@ -98,6 +98,36 @@ def analyze_cmd(
         bool, typer.Option("--fieller/--no-fieller", help="Fieller relative intervals.")
     ] = False,
     slices: Annotated[bool, typer.Option("--slices/--no-slices", help="Per-slice results.")] = True,
+    bayesian: Annotated[
+        bool,
+        typer.Option(
+            "--bayesian/--no-bayesian", help="Add chance to beat control and expected loss."
+        ),
+    ] = False,
+    prior_sd: Annotated[
+        float,
+        typer.Option("--prior-sd", help="SD of the normal prior on the relative lift (Bayesian)."),
+    ] = 0.3,
+    flat_prior: Annotated[
+        bool,
+        typer.Option("--flat-prior/--proper-prior", help="Use the flat (improper) prior instead."),
+    ] = False,
+    cap: Annotated[
+        float | None,
+        typer.Option(
+            "--cap",
+            help="Winsorise developer means of mean metrics at this pooled percentile (0.99).",
+            show_default=False,
+        ),
+    ] = None,
+    planned_developers: Annotated[
+        int | None,
+        typer.Option(
+            "--planned-developers",
+            help="N* of --sequential (default: the experiment's planned developers).",
+            show_default=False,
+        ),
+    ] = None,
     alpha: Annotated[float, typer.Option("--alpha", help="Significance level.")] = 0.05,
     output_format: ReportFormatOption = "markdown",
     output: OutputOption = None,
@@ -111,6 +141,7 @@ def analyze_cmd(
     """
     from codex_metrics.experiments import (
         AnalysisOptions,
+        BayesianPrior,
         analyze_experiment,
         render_experiment_html,
         render_experiment_json,
@@ -126,6 +157,10 @@ def analyze_cmd(
         mixed=mixed,
         slices=slices,
         relative_ci="fieller" if fieller else "delta",
+        bayesian=bayesian,
+        prior=BayesianPrior.flat() if flat_prior else BayesianPrior(0.0, prior_sd),
+        cap=cap,
+        planned_developers=planned_developers,
         metrics=tuple(metric) if metric else None,
     )
     with spinner(f"analysing {experiment}"):
@@ -140,7 +175,10 @@ def analyze_cmd(
 
 @app.command("power")
 def power_cmd(
-    mde: Annotated[float, typer.Option("--mde", help="Relative minimum detectable effect.")],
+    mde: Annotated[
+        float,
+        typer.Option("--mde", help="Relative minimum detectable effect: 0.02 means +2%."),
+    ],
     metric: MetricOption = "acceptance_rate_by_count",
     power: Annotated[float, typer.Option("--power", help="Target power.")] = 0.8,
     developers: Annotated[
@@ -154,6 +192,9 @@ def power_cmd(
         float, typer.Option("--variance-reduction", help="Expected CUPED variance reduction.")
     ] = 0.0,
     alpha: Annotated[float, typer.Option("--alpha", help="Significance level.")] = 0.05,
+    days: Annotated[
+        int, typer.Option("--days", help="Planned duration of the experiment, days.")
+    ] = 14,
     since: SinceOption = None,
     until: UntilOption = None,
     source: SourceOption = None,
@@ -162,7 +203,10 @@ def power_cmd(
 ) -> None:
     """Developers needed (or power reached) for a planned test, from the lake's variance.
 
-    Example: codex-metrics ab power --metric acceptance_rate_by_count --mde 0.02 --power 0.9
+    The baseline is the planned number of days before the latest experiment (or --since and
+    --until); the answer counts assigned developers, as the analysis does.
+
+    Example: codex-metrics ab power --metric acceptance_rate_by_count --mde 0.02 --days 14
     """
     from codex_metrics.experiments import plan_power
 
@@ -176,6 +220,7 @@ def power_cmd(
             alpha=alpha,
             treatment_share=share,
             variance_reduction=variance_reduction,
+            days=days,
             since=parse_day(since, "--since"),
             until=parse_day(until, "--until"),
         )

@@ -7,12 +7,14 @@ computes in one pass (:mod:`.sufficient_stats`); bad data returns a result with 
 """
 
 from codex_metrics.experiments.aa import AaResult, aa_false_positive_rate, heterogeneous_developers
-from codex_metrics.experiments.analysis import analyze_experiment, compare_arms
+from codex_metrics.experiments.analysis import analyze_experiment
+from codex_metrics.experiments.bayesian import BayesianPrior, BayesianResult, bayesian_effect
 from codex_metrics.experiments.bootstrap import (
     BootstrapResult,
     cluster_bootstrap,
     poisson_bootstrap,
 )
+from codex_metrics.experiments.capping import CapInfo
 from codex_metrics.experiments.cuped import AdjustedArm, CupedRatioStats, CupedResult, cuped_adjust
 from codex_metrics.experiments.design import (
     Arm,
@@ -21,6 +23,7 @@ from codex_metrics.experiments.design import (
     list_experiments,
     load_experiment,
 )
+from codex_metrics.experiments.experiment_files import parse_assignments, parse_experiment_toml
 from codex_metrics.experiments.frequentist import (
     ArmComparison,
     Effect,
@@ -40,17 +43,20 @@ from codex_metrics.experiments.lake_stats import (
     metric_statistics,
     window_values,
 )
+from codex_metrics.experiments.metric_analysis import compare_arms
 from codex_metrics.experiments.metric_source import MetricInfo, cached_developer_sums, metric_info
 from codex_metrics.experiments.mixed import MixedResult, mixed_model_effect
 from codex_metrics.experiments.multiple_testing import benjamini_hochberg, holm
 from codex_metrics.experiments.planning import PowerFromLake, aa_check, analysis_window, plan_power
 from codex_metrics.experiments.power import PowerPlan, power_at, required_developers
+from codex_metrics.experiments.quantile_stats import QuantileRequest, quantile_statistics
+from codex_metrics.experiments.quantiles import N_STAR_GRID, QuantileClusteredStats
 from codex_metrics.experiments.report import (
-    render_experiment_html,
     render_experiment_json,
     render_experiment_markdown,
     report_to_dict,
 )
+from codex_metrics.experiments.report_html import render_experiment_html
 from codex_metrics.experiments.results import (
     AnalysisOptions,
     AssignmentHealth,
@@ -68,6 +74,7 @@ from codex_metrics.experiments.sufficient_stats import MeanStats, ProportionStat
 from codex_metrics.experiments.verdict import decide
 
 __all__ = [
+    "N_STAR_GRID",
     "AaResult",
     "AdjustedArm",
     "AnalysisOptions",
@@ -75,7 +82,10 @@ __all__ = [
     "ArmComparison",
     "AssignmentCounts",
     "AssignmentHealth",
+    "BayesianPrior",
+    "BayesianResult",
     "BootstrapResult",
+    "CapInfo",
     "CupedRatioStats",
     "CupedResult",
     "Decision",
@@ -94,6 +104,8 @@ __all__ = [
     "PowerFromLake",
     "PowerPlan",
     "ProportionStats",
+    "QuantileClusteredStats",
+    "QuantileRequest",
     "RatioStats",
     "Role",
     "SliceResult",
@@ -107,6 +119,7 @@ __all__ = [
     "analysis_window",
     "analyze_experiment",
     "assignment_counts",
+    "bayesian_effect",
     "benjamini_hochberg",
     "cached_developer_sums",
     "cluster_bootstrap",
@@ -125,9 +138,12 @@ __all__ = [
     "metric_statistics",
     "mixed_model_effect",
     "non_inferiority",
+    "parse_assignments",
+    "parse_experiment_toml",
     "plan_power",
     "poisson_bootstrap",
     "power_at",
+    "quantile_statistics",
     "relative_effect",
     "render_experiment_html",
     "render_experiment_json",

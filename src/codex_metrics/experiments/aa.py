@@ -113,7 +113,8 @@ def aa_false_positive_rate(
         seed: random seed.
 
     Raises:
-        ParameterError: fewer than 4 developers, or an argument out of range.
+        ParameterError: fewer than 4 developers, an argument out of range, or no split gave a
+            usable test (every developer has the same value).
     """
     m = np.asarray(numerator, dtype=float)
     d = np.asarray(denominator, dtype=float)
@@ -139,6 +140,13 @@ def aa_false_positive_rate(
         naive_p.append(2 * sps.norm.sf(np.abs(z)))
     p = np.concatenate(delta_p)
     usable = np.isfinite(p)
+    if not usable.any():
+        raise ParameterError(
+            "--metric",
+            f"none of the {replicates:,} A/A splits of {m.size:,} developers gave a usable test: "
+            "the metric does not vary between developers (or its denominator is always 0); "
+            "pick a window or metric where developers differ",
+        )
     hits = int((p[usable] < alpha).sum())
     counts = bool(np.all(m <= d) and np.all(m >= 0) and np.allclose(m, np.round(m)))
     naive = np.concatenate(naive_p)

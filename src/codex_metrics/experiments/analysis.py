@@ -1,12 +1,14 @@
 """Analyse an experiment in the lake: the library call behind ``codex-metrics ab analyze``.
 
-Default (one pass over the lake per metric): per-arm sufficient statistics, the delta method,
-CUPED with each developer's pre-period, SRM overall and per slice, Holm over primary and
-guardrail metrics, BH over secondary metrics and over slices, guardrails as non-inferiority
-tests, eval pass-rate deltas, and a verdict. Options add always-valid sequential intervals,
-a Poisson bootstrap and a developer random-effects model. Bad data (an empty arm, zero
-variance, a metric the lake cannot compute) becomes a row with a status code; the batch
-always finishes.
+Default (one shared pass over the lake for every ratio metric, two for the quantile metrics):
+per-arm sufficient statistics, the delta method, CUPED with each developer's pre-period,
+developer-clustered quantiles, SRM over every arm and per slice, every treatment arm against
+the control, Holm over primary and guardrail metrics of every treatment arm together, BH over
+secondary metrics and over slices, guardrails as non-inferiority tests, eval pass-rate deltas,
+and a verdict that names the arm to ship or none. Options add always-valid sequential
+intervals, a Poisson bootstrap, a developer random-effects model, capping and a Bayesian view.
+Bad data (an empty arm, zero variance, a metric the lake cannot compute) becomes a row with a
+status code; the batch always finishes.
 """
 
 from __future__ import annotations
@@ -15,18 +17,14 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import duckdb
-import numpy as np
 
 from codex_metrics.errors import CodexMetricsError, ParameterError
 from codex_metrics.experiments.bootstrap import poisson_bootstrap
-from codex_metrics.experiments.cuped import CupedRatioStats, cuped_adjust
+from codex_metrics.experiments.capping import cap_applies
+from codex_metrics.experiments.cuped import CupedRatioStats
 from codex_metrics.experiments.design import ExperimentDesign, load_experiment
-from codex_metrics.experiments.frequentist import ArmComparison, compare
-from codex_metrics.experiments.guardrails import (
-    NonInferiority,
-    guardrail_outcome,
-    non_inferiority,
-)
+from codex_metrics.experiments.frequentist import ArmComparison
+from codex_metrics.experiments.guardrails import guardrail_outcome
 from codex_metrics.experiments.lake_stats import (
     assignment_counts,
     developer_arrays,
@@ -34,9 +32,23 @@ from codex_metrics.experiments.lake_stats import (
     experiment_end,
     metric_statistics,
 )
-from codex_metrics.experiments.metric_source import metric_exists, metric_info, prefetch
+from codex_metrics.experiments.metric_analysis import (
+    compare_arms,
+    quantile_analysis,
+    ratio_analysis,
+    unavailable,
+)
+from codex_metrics.experiments.metric_source import (
+    MetricInfo,
+    is_eval_metric,
+    metric_exists,
+    metric_info,
+    prefetch,
+)
 from codex_metrics.experiments.mixed import mixed_model_effect
 from codex_metrics.experiments.multiple_testing import benjamini_hochberg, holm
+from codex_metrics.experiments.quantile_stats import QuantileRequest, quantile_statistics
+from codex_metrics.experiments.report_notes import report_notes
 from codex_metrics.experiments.results import (
     AnalysisOptions,
     AssignmentHealth,
@@ -45,48 +57,13 @@ from codex_metrics.experiments.results import (
     Role,
     SliceResult,
 )
-from codex_metrics.experiments.sequential import sequential_effect
 from codex_metrics.experiments.srm import srm_by_slice, srm_check
-from codex_metrics.experiments.status import Status, status_message
-from codex_metrics.experiments.sufficient_stats import ArmStatistic
 from codex_metrics.experiments.verdict import decide
 
 __all__ = ["analyze_experiment", "compare_arms"]
 
 NAN = float("nan")
-
-
-def compare_arms(
-    control: CupedRatioStats,
-    treatment: CupedRatioStats,
-    *,
-    options: AnalysisOptions,
-    planned_developers: int | None = None,
-) -> tuple[ArmComparison, ArmStatistic, ArmStatistic, bool, float]:
-    """Compare two arms' statistics with the analysis options.
-
-    Returns:
-        The comparison, the (possibly adjusted) arms, whether CUPED applied, and its
-        variance reduction.
-    """
-    a: ArmStatistic = control.post
-    b: ArmStatistic = treatment.post
-    applied, reduction = False, 0.0
-    if options.cuped and control.n >= 2 and treatment.n >= 2:
-        res = cuped_adjust(control, treatment)
-        if res.status is Status.OK:
-            a, b, applied, reduction = res.control, res.treatment, True, res.variance_reduction
-    result = compare(a, b, alpha=options.alpha, relative_ci=options.relative_ci)
-    if options.sequential:
-        planned = planned_developers or int(control.n + treatment.n)
-        result = replace(
-            result,
-            absolute=sequential_effect(a, b, planned_developers=planned, alpha=options.alpha),
-            relative=sequential_effect(
-                a, b, planned_developers=planned, kind="relative", alpha=options.alpha
-            ),
-        )
-    return result, a, b, applied, reduction
+RawSlice = tuple[str, str, str, str, ArmComparison]
 
 
 def _roles(design: ExperimentDesign, only: tuple[str, ...] | None) -> list[tuple[str, Role, float]]:
@@ -113,113 +90,76 @@ def _roles(design: ExperimentDesign, only: tuple[str, ...] | None) -> list[tuple
     return out
 
 
-def _sequential_non_inferiority(
-    test: NonInferiority,
-    a: ArmStatistic,
-    b: ArmStatistic,
-    design: ExperimentDesign,
-    options: AnalysisOptions,
-) -> NonInferiority:
-    """Peeking-safe guardrail: the confidence sequence's p-value for "lift = margin".
-
-    The two-sided always-valid p-value is conservative for the one-sided question; it only
-    counts when the estimate is on the safe side of the margin.
-    """
-    bound = -test.margin if test.higher_is_better else test.margin
-    planned = design.planned_developers or int(a.n + b.n)
-    seq = sequential_effect(
-        a, b, planned_developers=planned, kind="relative", alpha=options.alpha, test_value=bound
-    )
-    safe = seq.estimate > bound if test.higher_is_better else seq.estimate < bound
-    harmful_side = seq.ci_low if test.higher_is_better else seq.ci_high
-    return replace(test, relative=seq, bound=harmful_side, p_value=seq.p_value if safe else 1.0)
+def _filters(design: ExperimentDesign, name: str) -> tuple[tuple[str, str], ...]:
+    return design.metric_filters.get(name, ())
 
 
-def _unavailable(name: str, role: Role, exc: Exception | None, alpha: float) -> MetricAnalysis:
-    message = status_message(Status.METRIC_UNAVAILABLE) + (f": {exc}" if exc else "")
-    return MetricAnalysis(
-        name,
-        role,
-        "",
-        True,
-        None,
-        NAN,
-        status=Status.METRIC_UNAVAILABLE,
-        message=message,
-        alpha=alpha,
-    )
-
-
-def _analyse_metric(
+def _ratio_metric(
     con: duckdb.DuckDBPyConnection,
     design: ExperimentDesign,
-    name: str,
+    info: MetricInfo,
     role: Role,
     margin: float,
     options: AnalysisOptions,
-) -> tuple[MetricAnalysis, list[tuple[str, str, ArmComparison]]]:
-    ctl, trt = design.control.name, design.treatment.name
+    planned: int | None,
+) -> tuple[list[MetricAnalysis], list[RawSlice]]:
+    cap = options.cap if options.cap is not None and cap_applies(info.unit) else None
+    filters = design.filters_of(info.name) or None
     try:
-        info = metric_info(name)
         stats = metric_statistics(
             con,
             design,
-            name,
+            info.name,
             slices=options.slices and role is Role.PRIMARY,
             pre_period=options.cuped,
+            filters=filters,
+            cap=cap,
         )
     except (CodexMetricsError, duckdb.Error) as exc:
-        return _unavailable(name, role, exc, options.alpha), []
+        return [unavailable(info.name, role, exc, options, t.name) for t in design.treatments], []
     empty = CupedRatioStats.from_arrays([], [], [], [])
-    control, treatment = stats.overall.get(ctl, empty), stats.overall.get(trt, empty)
-    comparison, a, b, applied, reduction = compare_arms(
-        control, treatment, options=options, planned_developers=design.planned_developers
-    )
-    result = MetricAnalysis(
-        name,
-        role,
-        info.unit,
-        info.higher_is_better,
-        comparison,
-        comparison.absolute.p_value,
-        cuped_applied=applied,
-        variance_reduction=reduction,
-        status=comparison.absolute.status,
-        message=comparison.absolute.message,
-        alpha=options.alpha,
-    )
-    if role is Role.GUARDRAIL:
-        test = non_inferiority(
-            a, b, margin=margin, higher_is_better=info.higher_is_better, alpha=options.alpha
+    ctl = design.control.name
+    control = stats.overall.get(ctl, empty)
+    arrays = None
+    if options.bootstrap or (options.mixed and role is Role.PRIMARY):
+        arrays = developer_arrays(con, design, info.name, filters=filters, cap=cap)
+    results, slices = [], []
+    for arm in design.treatments:
+        result, _, _ = ratio_analysis(
+            info,
+            role,
+            margin,
+            control,
+            stats.overall.get(arm.name, empty),
+            options=options,
+            planned=planned,
+            arms=(ctl, arm.name),
         )
-        if options.sequential and test.relative.ok:
-            test = _sequential_non_inferiority(test, a, b, design, options)
-        result = replace(result, guardrail=test, p_value=test.p_value)
-    mixed_here = options.mixed and role is Role.PRIMARY
-    if options.bootstrap or mixed_here:
-        arrays = developer_arrays(con, design, name)
-        if options.bootstrap:
+        result = replace(result, cap=stats.cap, filters=_filters(design, info.name))
+        if arrays is not None and options.bootstrap:
             boot = poisson_bootstrap(
                 arrays[ctl],
-                arrays[trt],
+                arrays[arm.name],
                 n_resamples=options.bootstrap_resamples,
                 alpha=options.alpha,
                 seed=options.seed,
             )
             result = replace(result, bootstrap=boot)
-        if mixed_here:
+        if arrays is not None and options.mixed and role is Role.PRIMARY:
             mixed = mixed_model_effect(
                 arrays[ctl],
-                arrays[trt],
+                arrays[arm.name],
                 max_developers=options.mixed_max_developers,
                 seed=options.seed,
             )
             result = replace(result, mixed=mixed)
-    slices = []
-    for (dim, value), arms in sorted(stats.slices.items()):
-        cmp, *_ = compare_arms(arms.get(ctl, empty), arms.get(trt, empty), options=options)
-        slices.append((dim, value, cmp))
-    return result, slices
+        results.append(result)
+        for (dim, value), by_arm in sorted(stats.slices.items()):
+            a, b = by_arm.get(ctl, empty), by_arm.get(arm.name, empty)
+            # Each slice's confidence sequence is tuned at the slice's own size.
+            cmp, *_ = compare_arms(a, b, options=options, planned_developers=int(a.n + b.n) or 2)
+            slices.append((info.name, arm.name, dim, value, cmp))
+    return results, slices
 
 
 def _adjust(results: list[MetricAnalysis], alpha: float) -> list[MetricAnalysis]:
@@ -238,6 +178,27 @@ def _adjust(results: list[MetricAnalysis], alpha: float) -> list[MetricAnalysis]
     return adjusted
 
 
+def _quantiles(
+    con: duckdb.DuckDBPyConnection,
+    design: ExperimentDesign,
+    infos: list[MetricInfo],
+    options: AnalysisOptions,
+) -> tuple[dict, Exception | None]:
+    requests = [
+        QuantileRequest(i.name, float(i.level or 0.5), design.filters_of(i.name) or None)
+        for i in infos
+    ]
+    if not requests:
+        return {}, None
+    try:
+        stats = quantile_statistics(
+            con, design, requests, small_sample=options.small_sample_quantiles
+        )
+        return stats, None
+    except (CodexMetricsError, duckdb.Error) as exc:
+        return {}, exc
+
+
 def analyze_experiment(
     con: duckdb.DuckDBPyConnection,
     experiment_id: str,
@@ -247,65 +208,97 @@ def analyze_experiment(
 
     Raises:
         DataNotFoundError: the experiment is not in the lake.
-        ParameterError: an option is out of range or ``options.metrics`` names an undeclared
-            metric.
+        ParameterError: an option is out of range, ``options.metrics`` names an undeclared
+            metric, or ``sequential`` without a planned number of developers.
     """
     options = options or AnalysisOptions()
-    if not 0 < options.alpha < 1:
-        raise ParameterError("--alpha", f"must be in (0, 1), got {options.alpha}")
     design = load_experiment(con, experiment_id)
+    planned = options.planned_developers or design.planned_developers
+    if options.sequential and planned is None:
+        raise ParameterError(
+            "--planned-developers",
+            f"{experiment_id} declares no planned_developers, which tune the sequential "
+            "intervals; pass --planned-developers N (the developers you expect at the end)",
+        )
     counts = assignment_counts(con, design)
     health = AssignmentHealth(
         counts,
         srm_check(counts.developers, design.weights),
         srm_by_slice({f"{d}={v}": c for (d, v), c in counts.by_slice.items()}, design.weights),
     )
-    results: list[MetricAnalysis] = []
-    raw_slices: list[tuple[str, str, str, ArmComparison]] = []
-    roles = _roles(design, options.metrics)
+    roles = [r for r in _roles(design, options.metrics) if not is_eval_metric(r[0])]
+    infos: dict[str, MetricInfo | Exception] = {}
+    for name, _, _ in roles:
+        try:
+            infos[name] = metric_info(name)
+        except CodexMetricsError as exc:
+            infos[name] = exc
     windows = [(design.start, experiment_end(design))]
-    if (
-        options.cuped
-        and design.pre_period_start is not None
-        and design.pre_period_start < design.start
-    ):
+    if options.cuped and design.pre_period_start and design.pre_period_start < design.start:
         windows.append((design.pre_period_start, design.start))
-    prefetch(con, [name for name, _, _ in roles if metric_exists(name)], windows)
+    shared = [
+        n
+        for n, i in infos.items()
+        if isinstance(i, MetricInfo) and i.kind == "ratio" and not design.filters_of(n)
+    ]
+    prefetch(con, [n for n in shared if metric_exists(n)], windows)
+    quantile_infos = [
+        i for i in infos.values() if isinstance(i, MetricInfo) and i.kind == "quantile"
+    ]
+    quantile_stats, quantile_error = _quantiles(con, design, quantile_infos, options)
+    results: list[MetricAnalysis] = []
+    raw_slices: list[RawSlice] = []
     for name, role, margin in roles:
-        result, metric_slices = _analyse_metric(con, design, name, role, margin, options)
-        results.append(result)
-        raw_slices += [(name, *s) for s in metric_slices]
+        info = infos[name]
+        if not isinstance(info, MetricInfo):
+            results += [unavailable(name, role, info, options, t.name) for t in design.treatments]
+        elif info.kind == "quantile":
+            arms = quantile_stats.get(name, {})
+            for arm in design.treatments:
+                if quantile_error is not None:
+                    results.append(unavailable(name, role, quantile_error, options, arm.name))
+                    continue
+                result = quantile_analysis(
+                    info,
+                    role,
+                    margin,
+                    arms.get(design.control.name),
+                    arms.get(arm.name),
+                    options=options,
+                    planned=planned,
+                    arms=(design.control.name, arm.name),
+                )
+                results.append(replace(result, filters=_filters(design, name)))
+        else:
+            rows, metric_slices = _ratio_metric(con, design, info, role, margin, options, planned)
+            results += rows
+            raw_slices += metric_slices
     results = _adjust(results, options.alpha)
-    slice_p = benjamini_hochberg([s[3].absolute.p_value for s in raw_slices])
+    slice_p = benjamini_hochberg([s[4].absolute.p_value for s in raw_slices])
     slices = tuple(
-        SliceResult(metric, dim, value, cmp, float(p))
-        for (metric, dim, value, cmp), p in zip(raw_slices, slice_p, strict=True)
+        SliceResult(metric, dim, value, cmp, float(p), arm)
+        for (metric, arm, dim, value, cmp), p in zip(raw_slices, slice_p, strict=True)
     )
-    notes = []
-    if len(design.arms) > 2:
-        notes.append(
-            f"The experiment declares {len(design.arms)} arms; this report compares the first "
-            f"treatment arm ({design.treatment.name}) with the control ({design.control.name})."
-        )
-    if options.mixed:
-        notes.append(
-            f"Mixed model fitted for primary count-ratio metrics on at most "
-            f"{options.mixed_max_developers} random developers per arm (60,000 outcome rows); "
-            "it estimates a developer-conditional effect, not the pooled-rate lift."
-        )
-    if np.isfinite(health.srm.p_value) and counts.unassigned_active:
-        notes.append(
-            f"{counts.unassigned_active} developers were served the treatment model without an "
-            "assignment record: check assignment logging."
-        )
+    evals = {arm.name: eval_delta(con, design, arm) for arm in design.treatments}
+    evals_by_arm = {k: v for k, v in evals.items() if v is not None}
+    eval_margins = [g.margin for g in design.guardrails if is_eval_metric(g.metric)]
+    verdict = decide(
+        results,
+        health.srm,
+        counts=counts,
+        evals=evals_by_arm,
+        eval_guardrail=eval_margins[0] if eval_margins else None,
+        treatments=[a.name for a in design.treatments],
+    )
     return ExperimentReport(
         design=design,
         options=options,
         health=health,
         metrics=tuple(results),
         slices=slices,
-        evals=eval_delta(con, design),
-        verdict=decide(results, health.srm),
+        evals=evals.get(design.treatment.name),
+        verdict=verdict,
         generated_at=datetime.now(UTC),
-        notes=tuple(notes),
+        notes=report_notes(design, options, counts, results),
+        evals_by_arm=evals_by_arm,
     )

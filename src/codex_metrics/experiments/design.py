@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +34,9 @@ class Guardrail:
 class ExperimentDesign:
     """An experiment row: arms, periods and metric roles.
 
-    The first arm is the control; the second the treatment.
+    The first arm is the control; every other arm is a treatment compared with it.
+    ``metric_filters`` restricts a metric's rows (metric -> (dimension, value) pairs; several
+    values of one dimension mean any of them), e.g. latency_p90_ms over code completions.
     """
 
     experiment_id: str
@@ -47,6 +49,19 @@ class ExperimentDesign:
     guardrails: tuple[Guardrail, ...]
     secondary_metrics: tuple[str, ...]
     planned_developers: int | None
+    metric_filters: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+
+    def filters_of(self, metric: str) -> dict[str, list[str]]:
+        """The row filters of ``metric`` as dimension -> accepted values."""
+        out: dict[str, list[str]] = {}
+        for dim, value in self.metric_filters.get(metric, ()):
+            out.setdefault(dim, []).append(value)
+        return out
+
+    @property
+    def treatments(self) -> tuple[Arm, ...]:
+        """Every arm but the control, in declaration order."""
+        return self.arms[1:]
 
     @property
     def control(self) -> Arm:
@@ -55,7 +70,7 @@ class ExperimentDesign:
 
     @property
     def treatment(self) -> Arm:
-        """The treatment arm (second declared)."""
+        """The first treatment arm (second declared)."""
         return self.arms[1]
 
     @property
@@ -91,6 +106,10 @@ class ExperimentDesign:
             "guardrails": {g.metric: g.margin for g in self.guardrails},
             "secondary_metrics": list(self.secondary_metrics),
             "planned_developers": self.planned_developers,
+            "metric_filters": {
+                m: [{"dimension": d, "value": v} for d, v in pairs]
+                for m, pairs in self.metric_filters.items()
+            },
         }
 
     def summary_row(self) -> dict[str, str]:
@@ -105,18 +124,21 @@ class ExperimentDesign:
             "arms": ", ".join(f"{a.name}={a.model_version} ({a.weight:.0%})" for a in self.arms),
             "period": period,
             "primary": ", ".join(self.primary_metrics),
-            "guardrails": ", ".join(f"{g.metric} ±{g.margin:.0%}" for g in self.guardrails),
+            # Non-inferiority margins are one-sided: the metric may get worse by at most this.
+            "guardrails": ", ".join(
+                f"{g.metric} (may worsen by at most {g.margin:.0%})" for g in self.guardrails
+            ),
         }
 
 
 _COLUMNS = (
     'experiment_id, description, arms, pre_period_start, start, "end", primary_metrics, '
-    "guardrail_metrics, secondary_metrics, planned_developers"
+    "guardrail_metrics, secondary_metrics, planned_developers, metric_filters"
 )
 
 
 def _design(row: tuple) -> ExperimentDesign:
-    (eid, desc, arms, pre, start, end, primary, guardrails, secondary, planned) = row
+    (eid, desc, arms, pre, start, end, primary, guardrails, secondary, planned, filters) = row
     parsed = tuple(Arm(a["arm"], a["model_version"], float(a["weight"])) for a in arms or [])
     if len(parsed) < 2:
         raise ParameterError(
@@ -133,7 +155,17 @@ def _design(row: tuple) -> ExperimentDesign:
         guardrails=tuple(Guardrail(g["metric"], float(g["margin"])) for g in guardrails or []),
         secondary_metrics=tuple(secondary or ()),
         planned_developers=None if planned is None else int(planned),
+        metric_filters=_filters(filters),
     )
+
+
+def _filters(rows: object) -> dict[str, tuple[tuple[str, str], ...]]:
+    out: dict[str, list[tuple[str, str]]] = {}
+    if isinstance(rows, list):
+        for row in rows:
+            if isinstance(row, dict) and row.get("metric") and row.get("dimension"):
+                out.setdefault(row["metric"], []).append((row["dimension"], str(row["value"])))
+    return {m: tuple(pairs) for m, pairs in out.items()}
 
 
 def list_experiments(con: duckdb.DuckDBPyConnection) -> list[ExperimentDesign]:

@@ -21,9 +21,10 @@ from itertools import count
 import duckdb
 import numpy as np
 
+from codex_metrics.experiments.capping import CapInfo, capped_sql
 from codex_metrics.experiments.cuped import CupedRatioStats
-from codex_metrics.experiments.design import ExperimentDesign
-from codex_metrics.experiments.metric_source import cached_developer_sums
+from codex_metrics.experiments.design import Arm, ExperimentDesign
+from codex_metrics.experiments.metric_source import Filters, cached_developer_sums
 from codex_metrics.experiments.sufficient_stats import RatioStats
 
 __all__ = [
@@ -173,6 +174,7 @@ class MetricStatistics:
     overall: dict[str, CupedRatioStats]
     slices: dict[tuple[str, str], dict[str, CupedRatioStats]]
     has_pre_period: bool
+    cap: CapInfo | None = None
 
 
 _SUMS = (
@@ -196,16 +198,30 @@ def _stats(row: tuple) -> CupedRatioStats:
 
 
 def _joined_sql(
-    con: duckdb.DuckDBPyConnection, design: ExperimentDesign, metric: str, *, pre: bool = True
-) -> tuple[str, bool]:
-    """Register per-developer post (and pre) sums as views; return the joined-units SQL."""
+    con: duckdb.DuckDBPyConnection,
+    design: ExperimentDesign,
+    metric: str,
+    *,
+    pre: bool = True,
+    filters: Filters | None = None,
+    cap: float | None = None,
+) -> tuple[str, bool, CapInfo | None]:
+    """Register per-developer post (and pre) sums as views; return the joined-units SQL.
+
+    With ``cap``, developer means are winsorised at that pooled percentile
+    (:mod:`codex_metrics.experiments.capping`).
+    """
     tag = next(_ids)
-    post = cached_developer_sums(con, metric, start=design.start, end=experiment_end(design))
+    post = cached_developer_sums(
+        con, metric, start=design.start, end=experiment_end(design), filters=filters
+    )
     post.create_view(f"_exp_post_{tag}", replace=True)
     pre_start = design.pre_period_start
     has_pre = pre and pre_start is not None and pre_start < design.start
     if has_pre and pre_start is not None:
-        before = cached_developer_sums(con, metric, start=pre_start, end=design.start)
+        before = cached_developer_sums(
+            con, metric, start=pre_start, end=design.start, filters=filters
+        )
         before.create_view(f"_exp_pre_{tag}", replace=True)
         pre_join = f"LEFT JOIN _exp_pre_{tag} q USING (developer_id)"
         xy = "coalesce(q.numerator, 0) AS x, coalesce(q.denominator, 0) AS y"
@@ -215,7 +231,10 @@ def _joined_sql(
         SELECT u.*, coalesce(p.numerator, 0) AS m, coalesce(p.denominator, 0) AS d, {xy}
         FROM {units_table(con, design)} u LEFT JOIN _exp_post_{tag} p USING (developer_id) {pre_join}
     """
-    return sql, has_pre
+    if cap is None:
+        return sql, has_pre, None
+    capped, info = capped_sql(con, sql, cap, has_pre=has_pre)
+    return capped, has_pre, info
 
 
 def metric_statistics(
@@ -225,13 +244,18 @@ def metric_statistics(
     *,
     slices: bool = True,
     pre_period: bool = True,
+    filters: Filters | None = None,
+    cap: float | None = None,
 ) -> MetricStatistics:
     """Per-arm sufficient statistics overall and per slice, in one query.
 
     With ``pre_period`` (the default) the CUPED covariates are read too; without it the
-    pre-period is not scanned and its sums are zero.
+    pre-period is not scanned and its sums are zero. ``filters`` restrict the metric's rows;
+    ``cap`` winsorises developer means at that pooled percentile.
     """
-    joined, has_pre = _joined_sql(con, design, metric, pre=pre_period)
+    joined, has_pre, cap_info = _joined_sql(
+        con, design, metric, pre=pre_period, filters=filters, cap=cap
+    )
     parts = [f"SELECT 'all' AS dim, 'all' AS value, arm, {_SUMS} FROM j GROUP BY ALL"]
     if slices:
         parts += [
@@ -246,14 +270,19 @@ def metric_statistics(
             overall[arm] = _stats(tuple(sums))
         else:
             by_slice.setdefault((dim, value), {})[arm] = _stats(tuple(sums))
-    return MetricStatistics(metric, overall, by_slice, has_pre)
+    return MetricStatistics(metric, overall, by_slice, has_pre, cap_info)
 
 
 def developer_arrays(
-    con: duckdb.DuckDBPyConnection, design: ExperimentDesign, metric: str
+    con: duckdb.DuckDBPyConnection,
+    design: ExperimentDesign,
+    metric: str,
+    *,
+    filters: Filters | None = None,
+    cap: float | None = None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per-developer (numerator, denominator) arrays per arm, for the bootstrap and mixed model."""
-    joined, _ = _joined_sql(con, design, metric, pre=False)
+    joined, _, _ = _joined_sql(con, design, metric, pre=False, filters=filters, cap=cap)
     cols = con.execute(f"SELECT arm, m, d FROM ({joined}) ORDER BY developer_id").fetchnumpy()
     arms = np.asarray(cols["arm"], dtype=object)
     return {
@@ -283,9 +312,15 @@ class EvalDelta:
     ci_high: float
 
 
-def eval_delta(con: duckdb.DuckDBPyConnection, design: ExperimentDesign) -> EvalDelta | None:
-    """Pass-rate delta when both arms' model versions have runs in ``eval_results``, else None."""
-    a, b = design.control.model_version, design.treatment.model_version
+def eval_delta(
+    con: duckdb.DuckDBPyConnection, design: ExperimentDesign, treatment: Arm | None = None
+) -> EvalDelta | None:
+    """Pass-rate delta of ``treatment`` (default: the first) against the control's model.
+
+    ``None`` unless both model versions have runs in ``eval_results``.
+    """
+    a = design.control.model_version
+    b = (treatment or design.treatment).model_version
     rows = con.execute(
         """
         SELECT task_id, avg(passed::INT) FILTER (WHERE model_version = $a) AS pa,

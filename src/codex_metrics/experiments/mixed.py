@@ -15,11 +15,22 @@ depends on per-developer counts and sums, so nothing is lost. When developers ar
 seeded random subsample of ``max_developers`` per arm (and at most ``max_rows`` outcome rows)
 is fitted, and the result says so.
 
-**Guard.** When τ² collapses to 0, statsmodels (0.14–0.15) can return fixed effects far off
-while reporting ``converged=True`` (statsmodels#10239; measured on the §1.4 toy data:
-treat 0.933 instead of 0.071). If τ̂² ≤ ``1e-8``·σ̂², or the fit fails, the result reports
-the cluster-robust OLS estimate instead (identical to the mixed model's β₁ when τ² = 0, and
-correct regardless) with status MIXED_VARIANCE_COLLAPSED.
+**Guards.** statsmodels' default optimiser can end at τ² = 0 while reporting
+``converged=True``, with a REML log-likelihood of +inf and a treatment SE of 10⁵ (measured on
+a simulated 300-developer experiment kept as tests/experiments/data/mixed_optimiser_case.csv,
+where Powell and Nelder-Mead find τ² = 0.0142, next to the moment estimate); at τ² = 0 its
+fixed effects are unreliable too (statsmodels#10239). So:
+
+1. a fit whose τ̂² ≤ ``1e-6``·σ̂², or whose log-likelihood or SE is not finite, is retried with
+   Powell and then Nelder-Mead, and the fit with the highest finite REML log-likelihood wins;
+2. the method-of-moments estimate of τ² (one-way ANOVA with unbalanced groups, arm means
+   removed: (MSB − MSW)/n₀) is computed as a referee;
+3. if the winning fit still has τ² ≈ 0 and so does the moment estimate, the variance truly is
+   zero: status MIXED_VARIANCE_COLLAPSED with the cluster-robust OLS estimate (identical to the
+   mixed model's β₁ when τ² = 0, and correct regardless);
+4. if the moment estimate says τ² > 0 but no optimiser found it, the OLS estimate is reported
+   as a labelled fallback (``ols-cluster (fallback)``, status MIXED_OPTIMISER_FAILED), never as
+   the mixed-model estimate.
 """
 
 from __future__ import annotations
@@ -33,7 +44,7 @@ from codex_metrics.experiments.status import Status, status_message
 
 __all__ = ["MixedResult", "mixed_model_effect"]
 
-COLLAPSE_TOL = 1e-8
+COLLAPSE_TOL = 1e-6
 
 
 @dataclass(frozen=True)
@@ -48,9 +59,11 @@ class MixedResult:
         random_effect_variance: τ̂² (0 when collapsed).
         developers: developers fitted (after subsampling).
         subsampled: whether a subsample was used.
-        method: ``mixedlm`` or ``ols-cluster`` (fallback).
+        method: ``mixedlm``, ``mixedlm (powell)``/``(nm)`` when another optimiser found the
+            fit, ``ols-cluster`` (τ² = 0) or ``ols-cluster (fallback)``.
         status: OK or a MIXED_* code.
         message: plain words.
+        moment_variance: method-of-moments τ² (the referee of a collapse).
     """
 
     estimate: float
@@ -63,6 +76,61 @@ class MixedResult:
     method: str
     status: Status = Status.OK
     message: str = "computed"
+    moment_variance: float = float("nan")
+
+
+def moment_variance(y: np.ndarray, arm: np.ndarray, groups: np.ndarray) -> float:
+    """Method-of-moments τ²: (MSB − MSW)/n₀ around each arm's mean (one-way ANOVA, unbalanced)."""
+    _, g = np.unique(groups, return_inverse=True)
+    n_i = np.bincount(g).astype(float)
+    mean_i = np.bincount(g, weights=y) / n_i
+    arm_of = np.zeros(n_i.size)
+    arm_of[g] = arm
+    total, k = float(n_i.sum()), n_i.size
+    ssb = ssw = 0.0
+    n0_sum = 0.0
+    for a in np.unique(arm_of):
+        sel = arm_of == a
+        arm_mean = float((mean_i[sel] * n_i[sel]).sum() / n_i[sel].sum())
+        ssb += float((n_i[sel] * (mean_i[sel] - arm_mean) ** 2).sum())
+        n0_sum += float((n_i[sel] ** 2).sum() / n_i[sel].sum())
+    ssw = float(((y - mean_i[g]) ** 2).sum())
+    arms = np.unique(arm_of).size
+    if k - arms <= 0 or total - k <= 0:
+        return float("nan")
+    msb, msw = ssb / (k - arms), ssw / (total - k)
+    n0 = (total - n0_sum) / (k - arms)
+    return max(0.0, (msb - msw) / n0)
+
+
+def _fit(
+    y: np.ndarray, x: np.ndarray, groups: np.ndarray
+) -> tuple[float, float, float, float, str]:
+    """(τ², β₁, se, scale, optimiser) of the best REML fit: default first, then Powell, NM."""
+    import statsmodels.api as sm
+
+    best: tuple[float, float, float, float, str] | None = None
+    best_llf = -np.inf
+    model = sm.MixedLM(y, sm.add_constant(x), groups=groups)
+    for method in (None, "powell", "nm"):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # boundary/singularity warnings: judged below
+                fit = (
+                    model.fit(reml=True) if method is None else model.fit(reml=True, method=method)
+                )
+                tau2 = float(np.asarray(fit.cov_re).ravel()[0])
+                se, llf, scale = float(fit.bse_fe[1]), float(fit.llf), float(fit.scale)
+        except (np.linalg.LinAlgError, ValueError):
+            continue
+        usable = np.isfinite(tau2) and np.isfinite(se) and np.isfinite(llf)
+        if usable and llf > best_llf:
+            best, best_llf = (tau2, float(fit.fe_params[1]), se, scale, method or ""), llf
+        if usable and tau2 > COLLAPSE_TOL * scale:
+            break  # a sound fit: no need to try other optimisers
+    if best is None:
+        raise ValueError("no optimiser produced a usable fit")
+    return best
 
 
 def _rows(m: np.ndarray, d: np.ndarray, arm: int, offset: int) -> tuple[np.ndarray, ...]:
@@ -137,23 +205,22 @@ def mixed_model_effect(
     parts = [_rows(m, d, k, 0 if k == 0 else arms[0][0].size) for k, (m, d) in enumerate(arms)]
     y, x, groups = (np.concatenate(p) for p in zip(*parts, strict=True))
     developers = int(sum(a[0].size for a in arms))
-    import statsmodels.api as sm
-
-    tau2, status = nan, Status.OK
+    referee = moment_variance(y, x, groups)
+    tau2, status, method = nan, Status.OK, "mixedlm"
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # boundary/singularity warnings are handled below
-            fit = sm.MixedLM(y, sm.add_constant(x), groups=groups).fit(reml=True)
-            tau2 = float(np.asarray(fit.cov_re).ravel()[0])
-            estimate, se = float(fit.fe_params[1]), float(fit.bse_fe[1])
-        if not np.isfinite(tau2) or tau2 <= COLLAPSE_TOL * float(fit.scale) or not np.isfinite(se):
-            status = Status.MIXED_VARIANCE_COLLAPSED
+        tau2, estimate, se, scale, optimiser = _fit(y, x, groups)
+        method = f"mixedlm ({optimiser})" if optimiser else "mixedlm"
+        if tau2 <= COLLAPSE_TOL * scale:
+            # Zero by every optimiser: believe it only if the moment estimate agrees.
+            zero = not np.isfinite(referee) or referee <= 1e-4 * scale
+            status = Status.MIXED_VARIANCE_COLLAPSED if zero else Status.MIXED_OPTIMISER_FAILED
     except (np.linalg.LinAlgError, ValueError):
         status = Status.MIXED_FAILED
-    method = "mixedlm"
     if status is not Status.OK:
         estimate, se = _ols_cluster(y, x, groups)
-        method, tau2 = "ols-cluster", 0.0 if status is Status.MIXED_VARIANCE_COLLAPSED else tau2
+        collapsed = status is Status.MIXED_VARIANCE_COLLAPSED
+        method = "ols-cluster" if collapsed else "ols-cluster (fallback)"
+        tau2 = 0.0 if collapsed else tau2
     z = 1.959964
     return MixedResult(
         estimate,
@@ -166,4 +233,5 @@ def mixed_model_effect(
         method,
         status,
         status_message(status),
+        referee,
     )

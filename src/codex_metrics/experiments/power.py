@@ -23,7 +23,7 @@ from scipy import stats as sps
 from codex_metrics.errors import ParameterError
 from codex_metrics.experiments.sufficient_stats import ArmStatistic
 
-__all__ = ["PowerPlan", "power_at", "required_developers"]
+__all__ = ["PowerPlan", "check_mde", "power_at", "required_developers"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,22 @@ class PowerPlan:
     treatment_share: float
     baseline: float
     cv2: float
+
+
+def check_mde(relative_mde: float) -> None:
+    """Refuse a relative MDE that is zero or reads as a percentage (2 for 2%).
+
+    Raises:
+        ParameterError: zero, or at least 1 in absolute value (+100% or more).
+    """
+    if relative_mde == 0:
+        raise ParameterError("relative_mde", "must not be zero")
+    if abs(relative_mde) >= 1:
+        raise ParameterError(
+            "--mde",
+            f"is a relative effect: 0.02 means +2%, so {relative_mde:g} would mean "
+            f"{relative_mde:+.0%}; pass {relative_mde / 100:g} for {relative_mde:g}%",
+        )
 
 
 def _check(alpha: float, share: float, reduction: float) -> None:
@@ -82,8 +98,7 @@ def required_developers(
     _check(alpha, treatment_share, variance_reduction)
     if not 0 < power < 1:
         raise ParameterError("power", f"must be in (0, 1), got {power}")
-    if relative_mde == 0:
-        raise ParameterError("relative_mde", "must not be zero")
+    check_mde(relative_mde)
     mu, cv2 = _cv2(baseline, variance_reduction)
     z = float(sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power))
     w = treatment_share
@@ -108,6 +123,7 @@ def power_at(
     _check(alpha, treatment_share, variance_reduction)
     if developers < 2:
         raise ParameterError("developers", f"must be at least 2, got {developers}")
+    check_mde(relative_mde)
     mu, cv2 = _cv2(baseline, variance_reduction)
     w = treatment_share
     se = math.sqrt(cv2 * (1 / (developers * (1 - w)) + 1 / (developers * w)))

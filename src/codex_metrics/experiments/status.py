@@ -28,6 +28,9 @@ class Status(StrEnum):
     MIXED_NOT_APPLICABLE = "mixed_not_applicable"
     MIXED_FAILED = "mixed_failed"
     METRIC_UNAVAILABLE = "metric_unavailable"
+    QUANTILE_TOO_FEW_EVENTS = "quantile_too_few_events"
+    MIXED_OPTIMISER_FAILED = "mixed_optimiser_failed"
+    NOT_APPLICABLE = "not_applicable"
 
 
 _MESSAGES: dict[Status, str] = {
@@ -43,13 +46,22 @@ _MESSAGES: dict[Status, str] = {
     ),
     Status.NO_PRE_PERIOD: "no pre-period data; CUPED was not applied",
     Status.MIXED_VARIANCE_COLLAPSED: (
-        "the developer random-effect variance collapsed to zero; the mixed model's fixed "
-        "effects are unreliable there (statsmodels#10239), so the cluster-robust OLS estimate "
-        "is reported instead"
+        "the developer random-effect variance is zero (every optimiser and the moment estimate "
+        "agree); the mixed model's fixed effects are unreliable there (statsmodels#10239), so "
+        "the cluster-robust OLS estimate is reported instead"
     ),
     Status.MIXED_NOT_APPLICABLE: "the mixed model needs a count ratio (numerator <= denominator)",
     Status.MIXED_FAILED: "the mixed model did not fit",
     Status.METRIC_UNAVAILABLE: "the metric could not be computed from the lake",
+    Status.QUANTILE_TOO_FEW_EVENTS: (
+        "an arm has too few events for this quantile: its confidence bounds would fall outside "
+        "the data (gbstats' rule n > 3.84·ν/(1 − ν))"
+    ),
+    Status.MIXED_OPTIMISER_FAILED: (
+        "no optimiser found the developer variance that the moment estimate shows; the "
+        "cluster-robust OLS estimate is reported as a fallback, not as the mixed model"
+    ),
+    Status.NOT_APPLICABLE: "this cross-check does not apply to the metric's kind",
 }
 
 
