@@ -125,3 +125,32 @@ def test_unsafe_mode_runs_without_bubblewrap(tmp_path: Path, builtin: TaskSet) -
     assert result.exit_code == 0, result.output
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert sum(x["passed"] for x in lines) == len(builtin) - 1
+
+
+def test_compare_fails_on_a_significant_regression(tmp_path: Path) -> None:
+    from codex_metrics.evaluation.outcomes import Outcome
+    from codex_metrics.evaluation.results import EvalRun, SampleRecord, write_results
+
+    def results(name: str, failing: int) -> Path:
+        records = tuple(
+            SampleRecord(
+                f"HumanEval/{i}",
+                0,
+                "",
+                Outcome.ASSERTION_FAILURE if i < failing else Outcome.PASSED,
+            )
+            for i in range(40)
+        )
+        path = tmp_path / f"{name}.jsonl"
+        write_results(path, EvalRun(name, name, "humaneval", "replay", records))
+        return path
+
+    base, candidate, close = results("base", 0), results("candidate", 9), results("close", 2)
+    gated = runner.invoke(
+        app, ["eval", "compare", str(base), str(candidate), "--fail-on-regression"]
+    )
+    assert gated.exit_code == 1, gated.output
+    assert "regression: candidate is worse than base" in gated.stderr
+    assert runner.invoke(app, ["eval", "compare", str(base), str(candidate)]).exit_code == 0
+    fine = runner.invoke(app, ["eval", "compare", str(base), str(close), "--fail-on-regression"])
+    assert fine.exit_code == 0, fine.output

@@ -67,3 +67,32 @@ def test_identical_runs_have_a_zero_interval() -> None:
     a = run("a", {f"t/{i}": [P if i % 2 else F] for i in range(30)})
     c = compare_runs(a, dataclasses.replace(a, run_id="b"))
     assert (c.mean_difference, c.ci_low, c.ci_high, c.mcnemar_p) == (0.0, 0.0, 0.0, 1.0)
+
+
+def test_regression_gate_one_sample_per_task_uses_exact_mcnemar() -> None:
+    a = run("a", {f"t/{i}": [P] for i in range(40)})
+    worse = run("b", {f"t/{i}": [F if i < 8 else P] for i in range(40)})  # lost 8, gained 0
+    c = compare_runs(a, worse)
+    assert c.mcnemar_p == pytest.approx(2 * 0.5**8) and c.regression
+    assert "McNemar" in (c.regression_test or "")
+    slightly = run("b", {f"t/{i}": [F if i < 3 else P] for i in range(40)})  # p = 0.25
+    assert not compare_runs(a, slightly).regression
+    assert not compare_runs(worse, a).regression  # an improvement is never a regression
+
+
+def test_regression_gate_several_samples_uses_the_bootstrap_interval() -> None:
+    a = run("a", {f"t/{i}": [P, P, P, F] for i in range(30)})
+    b = run("b", {f"t/{i}": [P, F, F, F] for i in range(30)})
+    c = compare_runs(a, b, seed=3)
+    assert c.mcnemar_p is None and c.ci_high is not None and c.ci_high < 0 and c.regression
+    noisy = run("b", {f"t/{i}": ([P, P, F, F] if i % 2 else [P, P, P, P]) for i in range(30)})
+    assert not compare_runs(a, noisy, seed=3).regression  # mean difference is zero
+
+
+def test_tampered_is_always_a_category() -> None:
+    a = run("a", {"t/1": [P]})
+    b = run("b", {"t/1": [Outcome.TAMPERED]})
+    rows = {row["measure"].strip(): row["value"] for row in compare_runs(a, b).summary_rows()}
+    assert rows["tampered"].startswith("0 -> 1")
+    quiet = {r["measure"].strip() for r in compare_runs(a, a).summary_rows()}
+    assert "tampered" in quiet

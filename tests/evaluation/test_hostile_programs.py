@@ -119,7 +119,7 @@ HOSTILE: dict[str, tuple[str, set[Outcome]]] = {
             '            os.write(fd, b\'{"status": "completed"\' * 4096)\n'
             "        except OSError:\n            pass"
         ),
-        {Outcome.CRASH, Outcome.TIMEOUT},
+        {Outcome.CRASH, Outcome.TIMEOUT, Outcome.TAMPERED},
     ),
     "forge_a_pass_report": (
         body(
@@ -127,7 +127,7 @@ HOSTILE: dict[str, tuple[str, set[Outcome]]] = {
             '        os.write(fd, b\'{"status": "completed", "violations": []}\\n\')\n'
             "    except OSError:\n        pass\nos._exit(0)"
         ),
-        {Outcome.SANDBOX_VIOLATION, Outcome.CRASH},
+        {Outcome.TAMPERED},
     ),
     "unbounded_output_then_correct": (
         body(
@@ -163,7 +163,7 @@ def test_hostile_sample_is_contained(name: str, worker: SandboxWorker, builtin: 
     completion, expected = HOSTILE[name]
     started = time.monotonic()
     result = classify_report(
-        worker.run(task.program(completion), LIMITS), memory_mb=LIMITS.memory_mb
+        worker.run(task.sandbox_program(completion), LIMITS), memory_mb=LIMITS.memory_mb
     )
     elapsed = time.monotonic() - started
     assert result.outcome in expected, (name, result)
@@ -171,20 +171,20 @@ def test_hostile_sample_is_contained(name: str, worker: SandboxWorker, builtin: 
     assert elapsed < LIMITS.timeout_s + 2.0, f"{name} took {elapsed:.1f}s"
     if name.startswith("unbounded_output"):
         assert len(result.stdout) <= LIMITS.output_limit
-    follow_up = classify_report(worker.run(task.program(CORRECT), LIMITS))
+    follow_up = classify_report(worker.run(task.sandbox_program(CORRECT), LIMITS))
     assert follow_up.outcome is Outcome.PASSED, (name, follow_up)
 
 
 def test_specific_evidence_is_kept(worker: SandboxWorker, builtin: TaskSet) -> None:
     task = builtin["builtin/fizzbuzz"]
-    stdin = classify_report(worker.run(task.program(HOSTILE["read_stdin"][0]), LIMITS))
+    stdin = classify_report(worker.run(task.sandbox_program(HOSTILE["read_stdin"][0]), LIMITS))
     assert stdin.error_type == "EOFError"
-    exit0 = classify_report(worker.run(task.program(HOSTILE["system_exit_0"][0]), LIMITS))
+    exit0 = classify_report(worker.run(task.sandbox_program(HOSTILE["system_exit_0"][0]), LIMITS))
     assert (exit0.error_type, exit0.error_message) == ("SystemExit", "0")
-    net = classify_report(worker.run(task.program(HOSTILE["network_connect"][0]), LIMITS))
+    net = classify_report(worker.run(task.sandbox_program(HOSTILE["network_connect"][0]), LIMITS))
     assert any("network" in v for v in net.violations)
     assert "create_connection" in (net.traceback or "")
-    seg = classify_report(worker.run(task.program(HOSTILE["segfault"][0]), LIMITS))
+    seg = classify_report(worker.run(task.sandbox_program(HOSTILE["segfault"][0]), LIMITS))
     assert seg.exit_code == -11 and "SIGSEGV" in (seg.detail or "")
 
 
@@ -196,7 +196,7 @@ def test_api_key_is_not_in_the_sandbox(monkeypatch: pytest.MonkeyPatch, builtin:
         + CORRECT
     )
     with SandboxWorker(SandboxConfig()) as fresh:
-        result = classify_report(fresh.run(task.program(probe), LIMITS))
+        result = classify_report(fresh.run(task.sandbox_program(probe), LIMITS))
     assert result.outcome is Outcome.PASSED, result
     assert "sk-test-secret" not in result.stdout and "PATH" in result.stdout
 
@@ -217,7 +217,7 @@ def test_child_in_own_session_is_killed_before_next_sample(
         )
         + CORRECT
     )
-    first = classify_report(worker.run(task.program(escapee), LIMITS))
+    first = classify_report(worker.run(task.sandbox_program(escapee), LIMITS))
     assert first.outcome is Outcome.PASSED, first
     census = "import os\nothers = sorted(p for p in os.listdir('/proc') if p.isdigit() and p not in ('1', str(os.getpid())))\nassert others == [], others\n"
     second = classify_report(worker.run(census, LIMITS))
@@ -229,10 +229,19 @@ def test_sample_runs_unprivileged_without_network_or_host_files(worker: SandboxW
         "import os, socket\n"
         "assert os.getuid() != 0 and os.getpid() > 1\n"
         "assert not os.path.exists('/etc/passwd') and not os.path.exists('/home')\n"
-        "assert [n for n in socket.if_nameindex()] in ([], [(1, 'lo')])\n"
+        "assert [n for n in socket.if_nameindex()] == [(1, 'lo')]\n"  # bubblewrap's private loopback
     )
     result = classify_report(worker.run(probe, LIMITS))
     assert result.outcome is Outcome.PASSED, result
+
+
+def test_loopback_exists_but_connecting_is_refused(worker: SandboxWorker) -> None:
+    # bubblewrap always brings up a private loopback in the sandbox's network namespace; nothing
+    # else is there, and the audit hook refuses binds and connects even to it.
+    probe = "import socket\ns = socket.socket()\ns.bind(('127.0.0.1', 0))\n"
+    result = classify_report(worker.run(probe, LIMITS))
+    assert result.outcome is Outcome.SANDBOX_VIOLATION
+    assert result.violations == ("network: socket.bind",)
 
 
 def sandbox_uid_processes() -> set[str]:
@@ -256,7 +265,7 @@ def test_no_sandbox_process_outlives_the_worker(builtin: TaskSet) -> None:
         sleeper = body(
             "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(1000)\nreturn []"
         )
-        w.run(task.program(sleeper), LIMITS)
+        w.run(task.sandbox_program(sleeper), LIMITS)
         running = sandbox_uid_processes() - before
         assert len(running) >= 2, running  # bwrap and the server
     deadline = time.monotonic() + 10

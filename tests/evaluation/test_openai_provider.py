@@ -135,7 +135,11 @@ class FakeOpenAI:
                 "created": 0,
                 "model": MODEL,
                 "choices": choices,
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                "usage": {
+                    "prompt_tokens": 100,
+                    "completion_tokens": 10 * self.n + 1,
+                    "total_tokens": 101 + 10 * self.n,
+                },  # fmt: skip
             },
             {},
         )
@@ -181,6 +185,44 @@ def test_generation_checks_requests_honours_429_and_writes_samples(
     answers = recorded_answers()
     assert all(s.code.lstrip().startswith(("def ", "from ", "import ")) for s in replayed)
     assert replayed[0].raw == answers[replayed[0].task_id]["answer"]
+
+
+def test_each_sample_records_its_latency_and_share_of_the_tokens(
+    tmp_path: Path, humaneval: TaskSet, tasks: list
+) -> None:
+    out = tmp_path / "samples.jsonl"
+    with FakeOpenAI(humaneval, n=3, temperature=0.2) as server:
+        provider(server, n=3, temperature=0.2).generate(tasks[:3], out)
+    samples = read_samples(out, tasks=humaneval)
+    by_task: dict[str, list] = {}
+    for s in samples:
+        by_task.setdefault(s.task_id, []).append(s)
+    for task_samples in by_task.values():
+        assert [s.prompt_tokens for s in task_samples] == [34, 33, 33]  # 100 split, sum exact
+        assert [s.completion_tokens for s in task_samples] == [11, 10, 10]  # 31 split
+        assert len({s.latency_s for s in task_samples}) == 1 and task_samples[0].latency_s > 0
+    rate_limited = by_task["HumanEval/2"][0].latency_s
+    assert rate_limited < 0.9  # the successful attempt only, not the retry-after wait
+
+
+@requires_bwrap
+@pytest.mark.sandbox
+def test_generation_cost_reaches_the_results_and_the_run(
+    tmp_path: Path, humaneval: TaskSet, tasks: list
+) -> None:
+    from codex_metrics.evaluation.results import read_results, write_results
+
+    out = tmp_path / "samples.jsonl"
+    with FakeOpenAI(humaneval, n=1, temperature=0.0) as server:
+        provider(server, n=1, temperature=0.0).generate(tasks[:3], out)
+    run = evaluate(read_samples(out, tasks=humaneval), humaneval, provider="openai", quality=False)
+    write_results(tmp_path / "results.jsonl", run)
+    back = read_results(tmp_path / "results.jsonl")
+    assert [r.prompt_tokens for r in back.records] == [100, 100, 100]
+    assert [r.completion_tokens for r in back.records] == [11, 11, 11]
+    cost = back.generation_cost()
+    assert (cost["prompt_tokens_total"], cost["completion_tokens_total"]) == (300, 33)
+    assert cost["generation_latency_mean_ms"] is not None and cost["generation_latency_mean_ms"] > 0
 
 
 @requires_bwrap

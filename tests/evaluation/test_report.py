@@ -33,6 +33,7 @@ def test_markdown_has_pass_at_k_outcomes_quality_and_flips() -> None:
     assert "| run-model-a | model-a | humaneval | 10 | 10 | 30.0% |" in text
     assert "| run-model-b | model-b | humaneval | 10 | 10 | 40.0% |" in text
     assert "| assertion_failure | 7 | 6 |" in text
+    assert "| tampered | 0 | 0 |" in text  # always a category, even when nobody cheated
     assert "Flipped to pass (2): HumanEval/3, HumanEval/4" in text
     assert "Flipped to fail (1): HumanEval/0" in text
     assert "| model-a | 80 | 0.30 | n/a |" in text

@@ -10,15 +10,8 @@ import pytest
 
 from codex_metrics.errors import DataNotFoundError
 from codex_metrics.evaluation.outcomes import Outcome
-from codex_metrics.evaluation.results import (
-    EvalRun,
-    SampleRecord,
-    publish,
-    read_results,
-    run_from_lake,
-    runs_from_lake,
-    write_results,
-)
+from codex_metrics.evaluation.results import EvalRun, SampleRecord, read_results, write_results
+from codex_metrics.evaluation.store import publish, run_from_lake, runs_from_lake
 
 
 def make_run(run_id: str = "run-1", model: str = "model-a") -> EvalRun:

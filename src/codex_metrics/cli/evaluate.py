@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from codex_metrics.cli.exit_codes import ExitCode
 from codex_metrics.cli.options import (
     DATA_FORMATS,
     REPORT_FORMATS,
@@ -66,6 +68,17 @@ def _parse_ks(text: str) -> list[int]:
     if not ks or min(ks) < 1:
         raise ParameterError("--k", f"{text!r}: give positive integers, e.g. --k 1,10")
     return ks
+
+
+def _load_publishing() -> None:
+    """Import what publishing needs (the lake, pyarrow, and the pandas pyarrow loads)."""
+    try:
+        import pandas  # noqa: F401 - pyarrow imports it on its first conversion
+        import pyarrow  # noqa: F401
+
+        import codex_metrics.lake  # noqa: F401
+    except Exception:  # noqa: BLE001 - a warm-up only; publishing reports real errors
+        pass
 
 
 def _load_run(spec: str, lake: Path | None) -> EvalRun:
@@ -182,6 +195,9 @@ def run(
 ) -> None:
     """Score a samples file: run every sample against its task's tests in the sandbox.
 
+    Exits with 3 when some samples got no verdict (harness_error): the results are written, and
+    pass@k is computed over the samples that have one.
+
     Example: codex-metrics eval run samples.jsonl --output results.jsonl --timeout 3 --memory-limit 1024
     """
     from codex_metrics.evaluation import (
@@ -195,6 +211,8 @@ def run(
     )
 
     ks = _parse_ks(k)
+    if publish_to_lake:  # the lake's libraries load while the sandboxes start, not after
+        threading.Thread(target=_load_publishing, name="warm-up", daemon=True).start()
     task_set = load_tasks(tasks)
     loaded = read_samples(samples, tasks=task_set)
     limits = ExecutionLimits(timeout_s=timeout, memory_mb=memory_limit)
@@ -222,6 +240,18 @@ def run(
             publish(result, settings_for(lake=lake).lake_path)
     scores = ", ".join(f"pass@{kk} {100 * v:.1f}%" for kk, v in result.pass_at_k(ks).items())
     typer.echo(f"run {result.run_id}: {len(result.records)} samples, {scores}; results in {output}")
+    tampered = result.outcome_counts().get("tampered", 0)
+    if tampered:
+        typer.echo(
+            f"warning: {tampered} sample(s) tampered with the tests (outcome tampered)", err=True
+        )
+    if result.verdicts_missing:
+        typer.echo(
+            f"incomplete: {result.verdicts_missing} sample(s) have no verdict (harness_error); "
+            f"see the detail field in {output}",
+            err=True,
+        )
+        raise typer.Exit(ExitCode.INCOMPLETE)
 
 
 @app.command("report")
@@ -272,11 +302,23 @@ def compare(
     output_format: DataFormatOption = "table",
     output: OutputOption = None,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
+    fail_on_regression: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-regression/--no-fail-on-regression",
+            help="Exit 1 when B's paired pass@1 is significantly lower than A's (5% level).",
+        ),
+    ] = False,
     lake: LakeOption = None,
 ) -> None:
     """Compare two runs on the same tasks: paired differences, bootstrap CI, McNemar, flips.
 
-    Example: codex-metrics eval compare results-a.jsonl results-b.jsonl --format json
+    With --fail-on-regression the command exits 1 when B regresses: with one sample per task,
+    the two-sided exact McNemar test on per-task pass@1 gives p < 0.05 and B lost more tasks than
+    it gained; otherwise the 95% paired bootstrap interval of the mean per-task pass@1 difference
+    lies entirely below zero. Use it to gate a model release in CI.
+
+    Example: codex-metrics eval compare results-a.jsonl results-b.jsonl --fail-on-regression
     """
     from codex_metrics.evaluation import compare_runs
 
@@ -285,3 +327,10 @@ def compare(
         result = compare_runs(_load_run(a, lake), _load_run(b, lake), seed=seed)
     title = f"{result.model_b} vs {result.model_a} on {result.tasks} tasks"
     emit_rows(result.summary_rows(), output_format, output, title=title, document=result.to_dict())
+    if fail_on_regression and result.regression:
+        typer.echo(
+            f"regression: {result.model_b} is worse than {result.model_a} "
+            f"({result.regression_test})",
+            err=True,
+        )
+        raise typer.Exit(ExitCode.CHECK_FAILED)

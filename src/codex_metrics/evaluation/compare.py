@@ -11,22 +11,30 @@ answered. It reports
   for ``X ~ Binomial(b + c, 1/2)``;
 * the tasks that flipped each way (a task is *solved* when at least half its samples pass, which
   for one sample per task is simply pass or fail);
-* per-outcome deltas: each failure category's share of samples in A and in B.
+* per-outcome deltas: each failure category's share of samples in A and in B (``tampered``
+  always listed);
+* a **regression gate** for release pipelines (``eval compare A B --fail-on-regression``): B
+  regresses when its paired pass@1 is significantly lower than A's at ``1 - confidence`` (5% by
+  default). With one sample per task in both runs the test is the two-sided exact McNemar test
+  above (``p < 0.05`` and more tasks lost than gained); otherwise it is the paired bootstrap
+  interval of the mean per-task pass@1 difference (``c / n`` per task, the unbiased pass@1
+  estimate), which must lie entirely below zero.
 
 Bad inputs (no task in common) give a result with ``status`` set instead of an exception.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
-
-import numpy as np
-from scipy import stats
+from typing import TYPE_CHECKING, Any, Literal
 
 from codex_metrics.errors import ParameterError
 from codex_metrics.evaluation.outcomes import Outcome
 from codex_metrics.evaluation.results import EvalRun
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["CategoryDelta", "RunComparison", "TaskDelta", "compare_runs", "mcnemar_exact"]
 
@@ -102,6 +110,8 @@ class RunComparison:
     tasks_only_in_a: tuple[str, ...] = ()
     tasks_only_in_b: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    regression: bool = False
+    regression_test: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (``eval compare --format json``)."""
@@ -137,6 +147,12 @@ class RunComparison:
             {"measure": "flipped to pass", "value": ", ".join(self.flipped_to_pass) or "none"},
             {"measure": "flipped to fail", "value": ", ".join(self.flipped_to_fail) or "none"},
         ]
+        rows.append(
+            {
+                "measure": "regression (B worse than A)",
+                "value": f"{'yes' if self.regression else 'no'} ({self.regression_test})",
+            }
+        )
         rows += [
             {
                 "measure": f"  {cat.outcome.value}",
@@ -149,16 +165,19 @@ class RunComparison:
 
 
 def mcnemar_exact(only_a: int, only_b: int) -> float:
-    """Two-sided exact McNemar p-value from the discordant counts."""
+    """Two-sided exact McNemar p-value from the discordant counts (binomial, computed exactly)."""
     discordant = only_a + only_b
     if discordant == 0:
         return 1.0
-    return float(min(1.0, 2.0 * stats.binom.cdf(min(only_a, only_b), discordant, 0.5)))
+    tail = sum(math.comb(discordant, i) for i in range(min(only_a, only_b) + 1))
+    return min(1.0, 2 * tail / 2**discordant)
 
 
 def _bootstrap_ci(
     diffs: np.ndarray, resamples: int, confidence: float, seed: int
 ) -> tuple[float, float]:
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     means = np.empty(resamples)
     chunk = max(1, 2_000_000 // max(1, diffs.size))
@@ -177,7 +196,7 @@ def _category_deltas(a: EvalRun, b: EvalRun, common: set[str]) -> tuple[Category
     out = []
     for outcome in Outcome:
         na, nb = ca.count(outcome), cb.count(outcome)
-        if na or nb:
+        if na or nb or outcome is Outcome.TAMPERED:
             out.append(CategoryDelta(outcome, na, nb, na / len(ca), nb / len(cb)))
     return tuple(out)
 
@@ -212,6 +231,8 @@ def compare_runs(
     }
     if not common:
         return RunComparison(status="no_common_tasks", tasks=0, **base)  # type: ignore[arg-type]
+    import numpy as np
+
     per_task = tuple(TaskDelta(t, *counts_a[t], *counts_b[t]) for t in common)
     diffs = np.array([d.difference for d in per_task])
     low, high = _bootstrap_ci(diffs, resamples, confidence, seed)
@@ -227,6 +248,14 @@ def compare_runs(
         )
     if base["tasks_only_in_a"] or base["tasks_only_in_b"]:
         notes.append("the runs answered different tasks; compared on the tasks both answered")
+    alpha = 1 - confidence
+    if one_sample:
+        p_value = mcnemar_exact(only_a, only_b)
+        regression = p_value < alpha and only_a > only_b
+        test = f"exact McNemar p = {p_value:.4f}, threshold {alpha:.2f}"
+    else:
+        regression = high < 0
+        test = f"paired bootstrap {confidence:.0%} interval entirely below 0"
     return RunComparison(
         status="ok",
         tasks=len(common),
@@ -244,6 +273,8 @@ def compare_runs(
         per_task=per_task,
         categories=_category_deltas(a, b, set(common)),
         notes=tuple(notes),
+        regression=bool(regression),
+        regression_test=test,
         **base,  # type: ignore[arg-type]
     )
 

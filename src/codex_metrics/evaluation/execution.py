@@ -4,6 +4,12 @@ Each worker thread owns one :class:`~codex_metrics.evaluation.sandbox.SandboxWor
 bubblewrap sandbox started once) and feeds it programs one at a time. There are more workers
 than cores by default, so samples stuck in a wall-clock wait do not hold the others back.
 Results come back in input order whatever order the workers finish in.
+
+No sample can stop the run. A sample that kills its worker is a ``crash`` and the worker is
+restarted; a worker that cannot restore a clean sandbox after a sample is replaced (the sample
+keeps its own verdict); anything else that goes wrong in the harness for one sample makes that
+sample a ``harness_error`` (a missing verdict) and the others go on. Only when no worker can be
+started at all does the run stop, with :class:`~codex_metrics.errors.SandboxError`.
 """
 
 from __future__ import annotations
@@ -18,14 +24,17 @@ from codex_metrics.evaluation.outcomes import ExecutionResult, Outcome, classify
 from codex_metrics.evaluation.sandbox import (
     INSTALL_HINT,
     ExecutionLimits,
+    Program,
     SandboxConfig,
     SandboxWorker,
+    bounded_sandbox,
     bwrap_path,
 )
 
 __all__ = ["check_sandbox", "default_workers", "run_programs"]
 
 ResultCallback = Callable[[int, ExecutionResult], None]
+_START_ATTEMPTS = 3  # consecutive failures to start a worker before its thread gives up
 
 
 def default_workers() -> int:
@@ -49,8 +58,65 @@ def check_sandbox(sandbox: SandboxConfig) -> None:
         )
 
 
+class _Run:
+    """The shared state of one :func:`run_programs` call."""
+
+    def __init__(self, count: int, on_result: ResultCallback | None) -> None:
+        self.results: list[ExecutionResult | None] = [None] * count
+        self.jobs: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.on_result = on_result
+        self.started_any = False
+        self.start_errors: list[str] = []
+
+    def record(self, index: int, result: ExecutionResult) -> None:
+        self.results[index] = result
+        if self.on_result is not None:
+            try:
+                self.on_result(index, result)
+            except Exception:  # noqa: BLE001 - a progress display must not lose verdicts
+                pass
+
+
+def _work(
+    run: _Run,
+    programs: Sequence[str | Program | None],
+    limits: ExecutionLimits,
+    config: SandboxConfig,
+) -> None:
+    # The worker is started from this thread and lives exactly as long as it:
+    # bwrap's --die-with-parent is tied to the thread that forked it.
+    worker = SandboxWorker(config)
+    failures = 0
+    try:
+        while True:
+            try:
+                index = run.jobs.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                report = worker.run(programs[index] or "", limits)
+            except SandboxError as exc:  # this worker cannot start: leave the sample to others
+                failures += 1
+                with run.lock:
+                    run.start_errors.append(str(exc))
+                run.jobs.put(index)
+                if failures >= _START_ATTEMPTS:
+                    return
+                continue
+            except Exception as exc:  # noqa: BLE001 - a harness bug costs one verdict, no more
+                worker.kill()
+                report = {"harness_error": f"{type(exc).__name__}: {exc}"[:500]}
+            failures = 0
+            if worker.started:
+                run.started_any = True
+            run.record(index, classify_report(report, memory_mb=limits.memory_mb))
+    finally:
+        worker.close()
+
+
 def run_programs(
-    programs: Sequence[str | None],
+    programs: Sequence[str | Program | None],
     *,
     limits: ExecutionLimits | None = None,
     sandbox: SandboxConfig | None = None,
@@ -60,10 +126,12 @@ def run_programs(
     """Run each program in the sandbox and classify what happened.
 
     Args:
-        programs: Python programs to run; ``None`` marks a sample without code (its verdict is
-            :attr:`Outcome.NO_CODE_EXTRACTED`, nothing runs).
+        programs: Python programs to run: a :class:`Program` (with its task's test, so a
+            sample that passes also gets the pristine re-check), a plain string, or ``None``
+            for a sample without code (its verdict is :attr:`Outcome.NO_CODE_EXTRACTED`).
         limits: per-sample limits.
-        sandbox: isolation settings (bubblewrap on by default).
+        sandbox: isolation settings (bubblewrap on by default); tmpfs sizes are scaled down
+            when the workers' together would not fit in a quarter of the machine's memory.
         workers: parallel sandboxed workers (default: :func:`default_workers`).
         on_result: called as ``on_result(index, result)`` as each result arrives (from worker
             threads; keep it quick and thread-safe).
@@ -72,7 +140,8 @@ def run_programs(
         One :class:`ExecutionResult` per program, in input order.
 
     Raises:
-        SandboxError: the sandbox is unavailable (see :data:`INSTALL_HINT`).
+        SandboxError: the sandbox is unavailable (see :data:`INSTALL_HINT`) or no worker
+            could be started.
         ParameterError: ``workers`` is not positive.
     """
     limits = limits or ExecutionLimits()
@@ -81,55 +150,36 @@ def run_programs(
     if count < 1:
         raise ParameterError("workers", f"must be at least 1, not {count}")
     check_sandbox(sandbox)
-    results: list[ExecutionResult | None] = [None] * len(programs)
-    jobs: queue.SimpleQueue[int] = queue.SimpleQueue()
+    run = _Run(len(programs), on_result)
     for index, program in enumerate(programs):
         if program is None:
-            results[index] = ExecutionResult(
-                Outcome.NO_CODE_EXTRACTED, detail="no code in the answer"
+            run.record(
+                index, ExecutionResult(Outcome.NO_CODE_EXTRACTED, detail="no code in the answer")
             )
-            if on_result is not None:
-                on_result(index, results[index])  # type: ignore[arg-type]
         else:
-            jobs.put(index)
-    pending = jobs.qsize()
-    if pending == 0:
-        return [r for r in results if r is not None]
-    errors: list[BaseException] = []
-    stop = threading.Event()
-
-    def work() -> None:
-        # The worker is started from this thread and lives exactly as long as it:
-        # bwrap's --die-with-parent is tied to the thread that forked it.
-        worker = SandboxWorker(sandbox)
-        try:
-            while not stop.is_set():
-                try:
-                    index = jobs.get_nowait()
-                except queue.Empty:
-                    return
-                report = worker.run(programs[index] or "", limits)
-                result = classify_report(report, memory_mb=limits.memory_mb)
-                results[index] = result
-                if on_result is not None:
-                    on_result(index, result)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
-            errors.append(exc)
-            stop.set()
-        finally:
-            worker.close()
-
-    threads = [
-        threading.Thread(target=work, name=f"eval-worker-{i}", daemon=True)
-        for i in range(min(count, pending))
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    missing = [i for i, r in enumerate(results) if r is None]
-    if missing:
-        raise SandboxError(f"{len(missing)} sample(s) were not run; the workers stopped early")
-    return [r for r in results if r is not None]
+            run.jobs.put(index)
+    pending = run.jobs.qsize()
+    if pending:
+        threads = min(count, pending)
+        config = bounded_sandbox(sandbox, threads) if sandbox.enabled else sandbox
+        pool = [
+            threading.Thread(
+                target=_work,
+                args=(run, programs, limits, config),
+                name=f"eval-worker-{i}",
+                daemon=True,
+            )
+            for i in range(threads)
+        ]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join()
+    missing = [i for i, r in enumerate(run.results) if r is None]
+    if missing and not run.started_any:
+        reason = run.start_errors[-1] if run.start_errors else "unknown reason"
+        raise SandboxError(f"no sandbox worker could be started: {reason}")
+    for index in missing:
+        reason = run.start_errors[-1] if run.start_errors else "no worker was left to run it"
+        run.record(index, ExecutionResult(Outcome.HARNESS_ERROR, detail=f"not run: {reason}"[:500]))
+    return [r for r in run.results if r is not None]

@@ -25,3 +25,5 @@ def jsonl_records(path: Path, lines: Iterable[str]) -> Iterator[tuple[int, Any]]
             yield number, json.loads(raw)
         except json.JSONDecodeError as exc:
             raise InputFormatError(path, f"not valid JSON ({exc.msg})", line=number) from None
+        except RecursionError:
+            raise InputFormatError(path, "JSON nested too deeply", line=number) from None

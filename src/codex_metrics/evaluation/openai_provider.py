@@ -6,6 +6,10 @@ request per task asks for ``n`` choices; requests run with bounded concurrency; 
 (429) or overloaded (5xx) answer is retried after the server's ``retry-after`` (or
 ``retry-after-ms``) delay, else with exponential backoff. Samples are appended to the samples
 file as each task finishes, so an interrupted run resumes where it stopped.
+
+Each sample records what it cost: the wall time of the request that produced it (the successful
+attempt, without retries) and the request's prompt and completion tokens as the server reported
+them in ``usage``, split evenly over the request's ``n`` samples (so per-run sums are exact).
 """
 
 from __future__ import annotations
@@ -100,6 +104,29 @@ def chat_messages(task: Task) -> list[dict[str, str]]:
     ]
 
 
+def _cost(response: Any, latency_s: float) -> dict[str, Any]:
+    """Latency and token usage of one response (``None`` where the server gave none)."""
+    usage = getattr(response, "usage", None)
+
+    def count(name: str) -> int | None:
+        value = getattr(usage, name, None)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    return {
+        "latency_s": latency_s,
+        "prompt_tokens": count("prompt_tokens"),
+        "completion_tokens": count("completion_tokens"),
+    }
+
+
+def _split(total: int | None, parts: int) -> list[int | None]:
+    """``total`` in ``parts`` integers that add up to it (the first ones take the remainder)."""
+    if total is None or parts == 0:
+        return [None] * parts
+    base, extra = divmod(total, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
 def _retry_delay(exc: Exception, attempt: int) -> float:
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None) or {}
@@ -155,11 +182,12 @@ class OpenAIProvider:
         self.retries = 0
         self._lock = threading.Lock()
 
-    def _request(self, task: Task) -> list[str]:
+    def _request(self, task: Task) -> tuple[list[str], dict[str, Any]]:
         import openai
 
         cfg = self.config
         for attempt in range(cfg.max_retries + 1):
+            started = time.perf_counter()
             try:
                 if cfg.mode == "chat":
                     kwargs: dict[str, Any] = {}
@@ -188,7 +216,7 @@ class OpenAIProvider:
                     raise ProviderError(
                         f"{task.task_id}: asked for {cfg.n} choices, got {len(answers)}"
                     )
-                return answers
+                return answers, _cost(response, time.perf_counter() - started)
             except (openai.APIConnectionError, openai.APIStatusError) as exc:
                 status = getattr(exc, "status_code", None)
                 retryable = isinstance(exc, openai.APIConnectionError) or status in _RETRY_STATUSES
@@ -225,7 +253,12 @@ class OpenAIProvider:
                 "[openai] base_url in codex-metrics.toml or OPENAI_BASE_URL"
             ) from None
 
-    def _samples(self, task: Task, answers: Sequence[str]) -> list[Sample]:
+    def _samples(
+        self, task: Task, answers: Sequence[str], cost: dict[str, Any] | None = None
+    ) -> list[Sample]:
+        cost = cost or {}
+        prompt = _split(cost.get("prompt_tokens"), len(answers))
+        completion = _split(cost.get("completion_tokens"), len(answers))
         out = []
         for index, answer in enumerate(answers):
             if self.config.mode == "chat":
@@ -240,6 +273,9 @@ class OpenAIProvider:
                     model_version=self.config.version,
                     raw=answer,
                     extracted=code is not None,
+                    latency_s=cost.get("latency_s"),
+                    prompt_tokens=prompt[index],
+                    completion_tokens=completion[index],
                 )
             )
         return out
@@ -285,7 +321,7 @@ class OpenAIProvider:
             futures = {pool.submit(self._request, task): task for task in todo}
             for future in as_completed(futures):
                 task = futures[future]
-                samples = self._samples(task, future.result())
+                samples = self._samples(task, *future.result())
                 write_samples(out, samples, append=True)
                 done[task.task_id] = samples
                 finished += 1

@@ -1,10 +1,14 @@
 """Outcomes of one executed sample, and how a worker's raw report becomes one.
 
-A verdict of :attr:`Outcome.PASSED` comes only from the sandboxed child reporting that the whole
-program, tests included, ran to its end. An exit code of 0, ``SystemExit(0)``, ``os._exit(0)``,
-an ``atexit`` hook or text printed to stdout never produce it: the child writes its report on a
-private pipe only after ``exec`` returned, and exits with ``os._exit`` right after, so no
-``atexit`` hook runs.
+A verdict of :attr:`Outcome.PASSED` comes only from the sample's verdict keeper (see
+``_worker_guard.py``): the program, tests included, ran to its end in the sample's process, and
+the task's ``check`` passed again against pristine builtins. An exit code of 0, ``SystemExit(0)``,
+``os._exit(0)``, an ``atexit`` hook or text printed to stdout never produce it. A sample that
+forged a harness event, wrote to the report channel, or passed only in its own namespace is
+:attr:`Outcome.TAMPERED`.
+
+Whatever bytes a sample manages to put into its report, the report is read here without an
+exception escaping: a malformed or unreadable report is a verdict for that sample.
 """
 
 from __future__ import annotations
@@ -15,7 +19,21 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["ExecutionResult", "Outcome", "classify_report"]
+__all__ = ["TAMPER_REASONS", "ExecutionResult", "Outcome", "classify_report"]
+
+#: Why a sample is tampered: bit of the keeper's flags -> reason.
+TAMPER_REASONS = {
+    1: "a harness event was forged from the sample's code",
+    2: "harness events came out of order (the harness's own control flow was altered)",
+    4: "a trace or profile function was active during the pristine re-check",
+    8: "the tests pass in the sample's namespace but fail against pristine builtins",
+    16: "the re-check's namespace, builtins or modules were changed while it ran",
+    32: "the verdict keeper was touched (closed, thrown into or inspected)",
+    64: "the pristine re-check never finished",
+    128: "bytes were written to the harness's report channel",
+}
+_STATUS_PASSED, _STATUS_FAILED, _STATUS_TAMPERED, _STATUS_COMPLETED, _STATUS_SETUP = 1, 2, 3, 4, 5
+_MAX_DETAILS = 1 << 20
 
 
 class Outcome(StrEnum):
@@ -36,6 +54,7 @@ class Outcome(StrEnum):
     MEMORY_EXCEEDED = "memory_exceeded"
     CRASH = "crash"
     SANDBOX_VIOLATION = "sandbox_violation"
+    TAMPERED = "tampered"
     NO_CODE_EXTRACTED = "no_code_extracted"
     HARNESS_ERROR = "harness_error"
 
@@ -43,6 +62,11 @@ class Outcome(StrEnum):
     def passed(self) -> bool:
         """Whether this outcome counts as a pass."""
         return self is Outcome.PASSED
+
+    @property
+    def has_verdict(self) -> bool:
+        """Whether the sample got a verdict (a harness error is a missing one)."""
+        return self is not Outcome.HARNESS_ERROR
 
 
 # Exception classes, most specific first along an exception's MRO.
@@ -120,71 +144,123 @@ def _signal_name(code: int) -> str:
         return f"signal {-code}"
 
 
+def _details(text: Any) -> dict[str, Any]:
+    """The child's details (JSON text), or ``{}`` when they cannot be read: never an exception."""
+    if not isinstance(text, str) or not text or len(text) > _MAX_DETAILS:
+        return {}
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError, MemoryError, TypeError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any, limit: int) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _tampered_detail(flags: int, bait: str) -> str:
+    reasons = [text for bit, text in TAMPER_REASONS.items() if flags & bit]
+    if bait:
+        reasons.append(f"it wrote {bait!r}")
+    return "tampered: " + "; ".join(reasons or ["unknown"])
+
+
 def classify_report(report: dict[str, Any], *, memory_mb: int | None = None) -> ExecutionResult:
     """Turn a worker's raw report (see ``SandboxWorker.run``) into an :class:`ExecutionResult`.
 
-    Order of precedence: lost worker (crash), wall-clock timeout, operations refused by the
-    sandbox, the child's own report (completed or exception), then how the child died.
+    Order of precedence: lost worker (crash), harness error, tampering (bait bytes or the
+    keeper's flags), wall-clock timeout, the keeper's verdict (passed, or the exception that ended
+    the program, or refused operations), then how the child died. Never raises.
     """
+    try:
+        return _classify(report, memory_mb)
+    except Exception as exc:  # noqa: BLE001 - a report we cannot read is the harness's fault
+        return ExecutionResult(Outcome.HARNESS_ERROR, detail=f"unreadable report: {exc!r}"[:500])
+
+
+def _classify(report: dict[str, Any], memory_mb: int | None) -> ExecutionResult:
     if "worker_lost" in report:
-        return ExecutionResult(Outcome.CRASH, detail=f"worker lost: {report['worker_lost']}")
+        return ExecutionResult(Outcome.CRASH, detail=f"worker lost: {report['worker_lost']}"[:500])
     if "harness_error" in report:
         return ExecutionResult(Outcome.HARNESS_ERROR, detail=str(report["harness_error"])[:500])
-    exit_code = report.get("exit_code")
-    wall = report.get("wall_s")
-    peak = report.get("peak_memory_kb")
+    exit_code = report.get("exit_code") if isinstance(report.get("exit_code"), int) else None
+    wall = _number(report.get("wall_s"))
+    peak = report.get("peak_memory_kb") if isinstance(report.get("peak_memory_kb"), int) else None
+    verdict: dict[str, Any] = report["verdict"] if isinstance(report.get("verdict"), dict) else {}
+    status = verdict.get("status")
+    flags: int = verdict["flags"] if isinstance(verdict.get("flags"), int) else 0
+    notes = _text(verdict.get("notes"), 20_000).splitlines()
+    violations = tuple(n[len("violation: ") :][:300] for n in notes if n.startswith("violation: "))
+    evidence = [n[len("evidence: ") :] for n in notes if n.startswith("evidence: ")]
+    details = _details(verdict.get("payload"))
+    unclean = _text(report.get("unclean"), 300)
+    suffix = (
+        f"; the worker could not be cleaned after it ({unclean}) and was replaced"
+        if unclean
+        else ""
+    )
+    common: dict[str, Any] = {
+        "duration_s": _number(details.get("duration_s")) or wall,
+        "peak_memory_kb": peak,
+        "exit_code": exit_code,
+        "stdout": _text(details.get("stdout"), 2000),
+        "violations": violations[:20],
+    }
+    bait_bytes = report.get("bait_bytes")
+    if (isinstance(bait_bytes, int) and bait_bytes > 0) or status == _STATUS_TAMPERED:
+        bait = _text(report.get("bait"), 120)
+        detail = _tampered_detail(flags | (128 if bait_bytes else 0), bait) + suffix
+        return ExecutionResult(Outcome.TAMPERED, detail=detail[:1000], **common)
     if report.get("timed_out"):
         return ExecutionResult(
             Outcome.TIMEOUT, duration_s=wall, peak_memory_kb=peak, exit_code=exit_code,
-            detail="wall-clock limit reached; the sample's processes were killed",
+            violations=violations[:20],
+            detail="wall-clock limit reached; the sample's processes were killed" + suffix,
         )  # fmt: skip
-    try:
-        child = json.loads(report.get("raw") or "null")
-    except ValueError:
-        child = None
-    if not isinstance(child, dict):
-        child = {}
-    if "nonce" in report and child and child.get("nonce") != report["nonce"]:
-        return ExecutionResult(
-            Outcome.SANDBOX_VIOLATION, duration_s=wall, peak_memory_kb=peak, exit_code=exit_code,
-            detail="forged report: the sample wrote its own verdict to the harness's pipe",
-        )  # fmt: skip
-    violations = tuple(str(v) for v in child.get("violations") or ())[:20]
-    common: dict[str, Any] = {
-        "duration_s": child.get("duration_s", wall),
-        "peak_memory_kb": peak,
-        "exit_code": exit_code,
-        "stdout": str(child.get("stdout") or "")[:2000],
-        "violations": violations,
-    }
-    status = child.get("status")
-    if status == "exception":
-        mro = [str(n) for n in child.get("exc_mro") or []]
-        message = str(child.get("message") or "")
-        outcome = _exception_outcome(mro, child.get("errno"), message)
+    if any(n.startswith("rechecked: ") for n in notes):
+        evidence.append("passed the pristine re-check")
+    note = ("; ".join(evidence) + suffix).lstrip("; ") or None
+    if status == _STATUS_FAILED:
+        mro = [str(n) for n in details.get("exc_mro") or [] if isinstance(n, str)]
+        message = _text(details.get("message"), 1000)
+        errno = details.get("errno") if isinstance(details.get("errno"), int) else None
+        outcome = _exception_outcome(mro, errno, message)
         if violations:
             outcome = Outcome.SANDBOX_VIOLATION
         return ExecutionResult(
-            outcome, error_type=mro[0] if mro else None, error_message=message[:1000],
-            traceback=str(child.get("traceback") or "")[-4000:] or None, **common,
+            outcome, error_type=mro[0] if mro else None, error_message=message,
+            traceback=_text(details.get("traceback"), 20_000)[-4000:] or None, detail=note,
+            **common,
         )  # fmt: skip
-    if status == "completed":
+    if status in (_STATUS_PASSED, _STATUS_COMPLETED):
         if violations:
             return ExecutionResult(
-                Outcome.SANDBOX_VIOLATION, detail="completed after a refused operation", **common
-            )
-        return ExecutionResult(Outcome.PASSED, **common)
-    if status in ("setup_error", "report_error"):
+                Outcome.SANDBOX_VIOLATION, detail="completed after a refused operation" + suffix,
+                **common,
+            )  # fmt: skip
+        return ExecutionResult(Outcome.PASSED, detail=note, **common)
+    if status == _STATUS_SETUP:
         return ExecutionResult(
-            Outcome.HARNESS_ERROR, detail=str(child.get("message") or status), **common
-        )
+            Outcome.HARNESS_ERROR, detail=f"setup failed: {_text(verdict.get('payload'), 300)}",
+            **common,
+        )  # fmt: skip
     # No report: the child exited or was killed without finishing the tests.
-    if isinstance(exit_code, int) and exit_code < 0:
+    if exit_code is not None and exit_code < 0:
         if -exit_code in _TIMEOUT_SIGNALS:
-            return ExecutionResult(Outcome.TIMEOUT, detail="CPU-time limit reached", **common)
+            return ExecutionResult(
+                Outcome.TIMEOUT, detail="CPU-time limit reached" + suffix, **common
+            )
         near_limit = memory_mb is not None and peak is not None and peak >= 0.9 * memory_mb * 1024
         outcome = Outcome.MEMORY_EXCEEDED if near_limit else Outcome.CRASH
-        return ExecutionResult(outcome, detail=f"killed by {_signal_name(exit_code)}", **common)
+        return ExecutionResult(
+            outcome, detail=f"killed by {_signal_name(exit_code)}{suffix}", **common
+        )
     return ExecutionResult(
-        Outcome.CRASH, detail=f"exited with code {exit_code} before the tests finished", **common
-    )
+        Outcome.CRASH, detail=f"exited with code {exit_code} before the tests finished{suffix}",
+        **common,
+    )  # fmt: skip

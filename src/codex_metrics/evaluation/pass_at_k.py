@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-import numpy as np
-
 from codex_metrics.errors import ParameterError
 
 __all__ = ["pass_at_k", "pass_at_k_by_task", "pass_at_k_table", "possible_ks"]
@@ -37,6 +35,8 @@ def pass_at_k(n: int, c: int, k: int) -> float:
         raise ParameterError("k", f"k={k} needs 1 <= k <= n (n={n} samples)")
     if n - c < k:
         return 1.0
+    import numpy as np  # imported here: the CLI starts without numpy
+
     return float(1.0 - np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
 
 
@@ -57,6 +57,8 @@ def pass_at_k_table(
     counts: Mapping[str, tuple[int, int]], ks: Sequence[int] = DEFAULT_KS
 ) -> dict[int, float]:
     """Mean pass@k over tasks, for each k all tasks allow (``{k: value}``, values in 0..1)."""
+    import numpy as np
+
     return {
         k: float(np.mean(list(pass_at_k_by_task(counts, k).values())))
         for k in possible_ks(counts, ks)

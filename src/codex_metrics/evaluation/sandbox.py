@@ -1,16 +1,17 @@
 """Sandboxed workers: bubblewrap around a small fork server, one per worker.
 
-Each :class:`SandboxWorker` is one long-lived ``bwrap`` process whose PID 1 is the fork server in
-``_worker.py``. The sandbox has no network, its own PID, IPC, UTS, cgroup and user namespaces,
-a private size-limited tmpfs as its only writable place, and read-only binds of what the Python
-interpreter needs (``/usr`` and, when it lives elsewhere, the interpreter's prefix); no ``/etc``,
-no ``/home``, no ``/root``, no host ``/tmp``. When the harness runs as root, it drops to an
-unprivileged uid (65534 by default) *before* exec'ing bwrap: as root, bwrap's ``--uid`` only
-changes the uid seen inside, which would still map to root outside. The sandbox dies with the
-harness thread that started it (``--die-with-parent``).
+Each :class:`SandboxWorker` is one long-lived ``bwrap`` process whose PID 1 is the fork server of
+``_worker_server.py``. The sandbox has no network but a private loopback, its own PID, IPC, UTS,
+cgroup and user namespaces (and cannot make new ones: ``--disable-userns`` plus a seccomp
+filter), read-only binds of what the interpreter needs (``/usr`` and, when it lives
+elsewhere, the interpreter's prefix), a read-only ``/dev`` with a small private ``/dev/shm``, and
+one private size-limited ``/tmp``; no ``/etc``, ``/home``, ``/root`` or host ``/tmp``. When the
+harness runs as root it drops to an unprivileged uid (65534) *before* exec'ing bwrap: as root,
+bwrap's ``--uid`` only changes the uid seen inside, which would still map to root outside.
 
 Start-up (about 50 ms) is paid once per worker; each sample then costs a ``fork`` in the server.
-See docs/sandbox.md for the threat model.
+How the sandbox is built and started is in :mod:`~codex_metrics.evaluation.isolation`; see
+docs/sandbox.md for the threat model.
 """
 
 from __future__ import annotations
@@ -21,31 +22,44 @@ import select
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from codex_metrics.errors import SandboxError
+from codex_metrics.errors import ParameterError, SandboxError
+from codex_metrics.evaluation.isolation import (
+    INSTALL_HINT,
+    bounded_sandbox,
+    bwrap_path,
+    launch_isolated,
+    sandbox_python,
+    seccomp_filter,
+)
 
 __all__ = [
     "INSTALL_HINT",
     "ExecutionLimits",
+    "Program",
     "SandboxConfig",
     "SandboxWorker",
+    "bounded_sandbox",
     "bwrap_path",
+    "launch_isolated",
     "sandbox_python",
 ]
 
-INSTALL_HINT = (
-    "install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`, Fedora: `dnf install "
-    "bubblewrap`) or pass --unsafe-no-sandbox to run untrusted code without isolation"
+_PARTS = ("_worker_keeper.py", "_worker_guard.py", "_worker_child.py", "_worker_server.py")
+_FUTURE = "from __future__ import annotations\n"
+#: The worker script: the guard, the child and the server, as one standard-library program.
+WORKER_SOURCE = _FUTURE + "\n".join(
+    Path(__file__).with_name(part).read_text(encoding="utf-8").replace(_FUTURE, "", 1)
+    for part in _PARTS
 )
-_WORKER_SOURCE = (Path(__file__).with_name("_worker.py")).read_text(encoding="utf-8")
 _START_TIMEOUT_S = 20.0
 _REPLY_GRACE_S = 10.0
+_MAX_REPLY_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -53,7 +67,8 @@ class ExecutionLimits:
     """Limits applied to every sample.
 
     Attributes:
-        timeout_s: wall-clock limit of one sample (program and tests), seconds.
+        timeout_s: wall-clock limit of one sample (program and tests), seconds; the pristine
+            re-check of a sample that passed gets the same again.
         memory_mb: address-space limit (``RLIMIT_AS``), MiB.
         max_processes: process and thread limit (``RLIMIT_NPROC``) inside the sandbox.
         max_file_mb: largest file a sample may write (``RLIMIT_FSIZE``), MiB.
@@ -67,14 +82,29 @@ class ExecutionLimits:
     output_limit: int = 2000
 
     def __post_init__(self) -> None:
-        from codex_metrics.errors import ParameterError
-
         if not self.timeout_s > 0:
             raise ParameterError("timeout", f"must be positive, not {self.timeout_s}")
         if self.memory_mb < 64:
             raise ParameterError("memory_limit", f"must be at least 64 MB, not {self.memory_mb}")
         if self.max_processes < 2:
             raise ParameterError("max_processes", f"must be at least 2, not {self.max_processes}")
+
+
+@dataclass(frozen=True)
+class Program:
+    """A program to run, and what the pristine re-check needs to run its tests again.
+
+    Attributes:
+        source: the whole program (openai/human-eval's ``prompt + completion + test + check``).
+        prelude: the task's own prompt, run before the test in the re-check (helpers it defines).
+        test: the task's test source, defining ``check(candidate)``; ``None``: no re-check.
+        entry_point: the name of the function under test.
+    """
+
+    source: str
+    prelude: str | None = None
+    test: str | None = None
+    entry_point: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +118,8 @@ class SandboxConfig:
             when this one is unreadable by the sandbox uid).
         uid: unprivileged host uid (and gid) the sandbox runs as when the harness is root.
         tmpfs_mb: size of the sandbox's private ``/tmp``.
+        shm_mb: size of its private ``/dev/shm``.
+        seccomp: load the seccomp filter (on machines it knows: x86-64, AArch64).
         bwrap: path of the bwrap binary (default: found on ``PATH``).
     """
 
@@ -95,117 +127,46 @@ class SandboxConfig:
     python: Path | None = None
     uid: int = 65534
     tmpfs_mb: int = 256
+    shm_mb: int = 64
+    seccomp: bool = True
     bwrap: Path | None = None
 
 
-def bwrap_path(config: SandboxConfig | None = None) -> Path | None:
-    """The bwrap binary to use, or ``None`` when bubblewrap is not installed."""
-    if config is not None and config.bwrap is not None:
-        return config.bwrap if config.bwrap.exists() else None
-    found = shutil.which("bwrap") or ("/usr/bin/bwrap" if Path("/usr/bin/bwrap").exists() else None)
-    return Path(found) if found else None
-
-
-def _world_traversable(path: Path) -> bool:
-    """Whether "other" users can reach and read ``path`` (every parent executable by others)."""
-    try:
-        for parent in reversed(path.parents):
-            if not parent.stat().st_mode & 0o001:
-                return False
-        return bool(path.stat().st_mode & 0o005)
-    except OSError:
-        return False
-
-
-def sandbox_python(config: SandboxConfig) -> Path:
-    """The interpreter the sandbox runs, resolved to a real file.
-
-    Raises:
-        SandboxError: when no usable interpreter is found.
-    """
-    if config.python is not None:
-        return Path(os.path.realpath(config.python))
-    own = Path(os.path.realpath(sys.executable))
-    dropping = config.enabled and os.geteuid() == 0
-    if not dropping or _world_traversable(own):
-        return own
-    for candidate in (
-        f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}",
-        "/usr/bin/python3",
-    ):
-        if Path(candidate).exists() and _world_traversable(Path(os.path.realpath(candidate))):
-            return Path(os.path.realpath(candidate))
-    raise SandboxError(
-        f"the interpreter {own} is not readable by the sandbox uid {config.uid} and no "
-        "/usr/bin/python3 exists; pass --sandbox-python with a world-readable Python"
-    )
-
-
-def _interpreter_prefix(python: Path) -> Path:
-    """The installation prefix of ``python`` (``<prefix>/bin/pythonX.Y``)."""
-    return python.parent.parent
-
-
-def _bwrap_command(
-    bwrap: Path, python: Path, config: SandboxConfig, worker_config: str
-) -> list[str]:
-    inner_uid = str(config.uid)
-    cmd = [
-        str(bwrap),
-        "--unshare-all",
-        "--die-with-parent",
-        "--new-session",
-        "--as-pid-1",
-        "--uid",
-        inner_uid,
-        "--gid",
-        inner_uid,
-        "--hostname",
-        "sandbox",
-        "--ro-bind",
-        "/usr",
-        "/usr",
-    ]
-    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
-        path = Path(top)
-        if path.is_symlink():
-            cmd += ["--symlink", os.readlink(path), top]
-        elif path.is_dir():
-            cmd += ["--ro-bind", top, top]
-    prefix = _interpreter_prefix(python)
-    if not str(prefix).startswith("/usr/") and str(prefix) != "/usr":
-        cmd += ["--ro-bind", str(prefix), str(prefix)]
-    cmd += [
-        "--proc", "/proc",
-        "--dev", "/dev",
-        "--size", str(config.tmpfs_mb * 1024 * 1024), "--tmpfs", "/tmp",
-        "--remount-ro", "/",
-        "--chdir", "/tmp",
-        "--clearenv",
-        "--setenv", "PATH", "/usr/bin:/bin",
-        "--setenv", "HOME", "/tmp",
-        "--setenv", "LANG", "C.UTF-8",
-        "--setenv", "TMPDIR", "/tmp",
-        str(python), "-I", "-S", "-B", "-c", _WORKER_SOURCE, worker_config,
-    ]  # fmt: skip
-    return cmd
+def _request(program: str | Program, limits: ExecutionLimits) -> bytes:
+    source = program.source if isinstance(program, Program) else program
+    request: dict[str, Any] = {
+        "program": source,
+        "timeout": limits.timeout_s,
+        "memory_mb": limits.memory_mb,
+        "max_processes": limits.max_processes,
+        "max_file_mb": limits.max_file_mb,
+        "output_limit": limits.output_limit,
+    }
+    if isinstance(program, Program) and program.test and program.entry_point:
+        request["check"] = {
+            "prelude": program.prelude,
+            "test": program.test,
+            "entry_point": program.entry_point,
+        }
+    return (json.dumps(request) + "\n").encode("utf-8", "surrogatepass")
 
 
 class SandboxWorker:
     """One sandboxed fork server; sends it samples and reads its reports.
 
-    Not thread-safe: one thread drives one worker. The worker is (re)started lazily, so a
-    sample that manages to kill its worker costs only a restart.
+    Not thread-safe: one thread drives one worker. The worker is (re)started lazily, so a sample
+    that manages to kill its worker costs only a restart, and a worker that reports it could not
+    restore a clean state is replaced before the next sample.
     """
 
-    def __init__(self, config: SandboxConfig, *, env: dict[str, str] | None = None) -> None:
+    def __init__(self, config: SandboxConfig) -> None:
         self.config = config
-        self.env = dict(env or {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8"})
         self._proc: subprocess.Popen[bytes] | None = None
         self._buffer = b""
         self._scratch: str | None = None
         self._stderr: IO[bytes] | None = None
         self.restarts = 0
+        self.started = 0
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -214,39 +175,27 @@ class SandboxWorker:
         Raises:
             SandboxError: bubblewrap is missing or the worker did not start.
         """
-        python = sandbox_python(self.config)
-        popen_kwargs: dict[str, Any] = {}
-        env = self.env  # the worker's whole environment: no secret of the harness reaches it
         if self.config.enabled:
-            bwrap = bwrap_path(self.config)
-            if bwrap is None:
-                raise SandboxError(f"bubblewrap (bwrap) is not installed; {INSTALL_HINT}")
-            worker_config = json.dumps({"scratch": "/tmp", "pid_namespace": True})
-            cmd = _bwrap_command(bwrap, python, self.config, worker_config)
-            if os.geteuid() == 0:
-                popen_kwargs.update(user=self.config.uid, group=self.config.uid, extra_groups=[])
+            seccomp = self.config.seccomp and seccomp_filter() is not None
+            argument = json.dumps({"scratch": "/tmp", "pid_namespace": True, "seccomp": seccomp})
         else:
             self._scratch = tempfile.mkdtemp(prefix="codex-metrics-unsafe-")
-            worker_config = json.dumps({"scratch": self._scratch, "pid_namespace": False})
-            cmd = [str(python), "-I", "-S", "-B", "-c", _WORKER_SOURCE, worker_config]
-            env = {**self.env, "HOME": self._scratch, "TMPDIR": self._scratch}
+            argument = json.dumps({"scratch": self._scratch, "pid_namespace": False})
         self._stderr = tempfile.TemporaryFile()
-        self._proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            env=env,
-            close_fds=True,
-            start_new_session=True,
-            **popen_kwargs,
-        )
+        try:
+            self._proc = launch_isolated(
+                self.config, WORKER_SOURCE, argument, scratch=self._scratch, stderr=self._stderr
+            )
+        except SandboxError:
+            self.kill()
+            raise
         self._buffer = b""
         line = self._read_line(time.monotonic() + _START_TIMEOUT_S)
         if line is None or not line.get("ready"):
             detail = self._stderr_text()
             self.kill()
             raise SandboxError(f"the sandbox worker did not start: {detail or 'no output'}")
+        self.started += 1
 
     def _stderr_text(self) -> str:
         if self._stderr is None:
@@ -287,13 +236,14 @@ class SandboxWorker:
 
     # -- I/O -----------------------------------------------------------------------------
     def _read_line(self, deadline: float) -> dict[str, Any] | None:
+        """The server's next reply; ``None`` when it died, went silent or broke the protocol."""
         proc = self._proc
         if proc is None or proc.stdout is None:
             return None
         fd = proc.stdout.fileno()
         while b"\n" not in self._buffer:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or len(self._buffer) > _MAX_REPLY_BYTES:
                 return None
             ready, _, _ = select.select([fd], [], [], remaining)
             if not ready:
@@ -305,17 +255,11 @@ class SandboxWorker:
         line, self._buffer = self._buffer.split(b"\n", 1)
         try:
             value = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError, MemoryError):
             return None
         return value if isinstance(value, dict) else None
 
-    def run(self, program: str, limits: ExecutionLimits) -> dict[str, Any]:
-        """Run one program; return the worker's raw report.
-
-        The report is ``{"raw", "timed_out", "exit_code", "wall_s", "cpu_s", "peak_memory_kb"}``,
-        or ``{"worker_lost": reason}`` when the worker died or stopped answering (it is then
-        restarted for the next sample).
-        """
+    def _exchange(self, request: bytes, limits: ExecutionLimits) -> dict[str, Any]:
         if self._proc is None or self._proc.poll() is not None:
             if self._proc is not None:
                 self.kill()
@@ -324,25 +268,43 @@ class SandboxWorker:
         proc = self._proc
         if proc is None or proc.stdin is None:
             raise SandboxError("the sandbox worker is not running")
-        request = {
-            "program": program,
-            "timeout": limits.timeout_s,
-            "memory_mb": limits.memory_mb,
-            "max_processes": limits.max_processes,
-            "max_file_mb": limits.max_file_mb,
-            "output_limit": limits.output_limit,
-        }
         try:
-            proc.stdin.write((json.dumps(request) + "\n").encode())
+            proc.stdin.write(request)
             proc.stdin.flush()
-        except (BrokenPipeError, OSError):
+        except OSError:
             self.kill()
             return {"worker_lost": "the worker closed its input"}
-        reply = self._read_line(time.monotonic() + limits.timeout_s + _REPLY_GRACE_S)
+        # two limits: the program, then the pristine re-check of a sample that passed
+        reply = self._read_line(time.monotonic() + 2 * limits.timeout_s + _REPLY_GRACE_S)
         if reply is None:
             alive = proc.poll() is None
             self.kill()
             return {"worker_lost": "no answer in time" if alive else "the worker died"}
+        return reply
+
+    def run(self, program: str | Program, limits: ExecutionLimits) -> dict[str, Any]:
+        """Run one program; return the worker's raw report (see :func:`classify_report`).
+
+        A worker that died or stopped answering gives ``{"worker_lost": reason}``; one that says
+        it could not restore a clean state after the sample keeps that sample's report (with
+        ``unclean`` set) and is replaced before the next sample; one that could not even prepare
+        a clean state is replaced and the sample runs again on the new worker.
+
+        Raises:
+            SandboxError: the worker cannot be started.
+        """
+        request = _request(program, limits)
+        reply = self._exchange(request, limits)
+        if "unready" in reply:
+            self.kill()
+            self.restarts += 1
+            reply = self._exchange(request, limits)
+            if "unready" in reply:
+                self.kill()
+                return {"harness_error": f"no clean sandbox for the sample: {reply['unready']}"}
+        if reply.get("unclean"):
+            self.kill()  # the next sample gets a fresh sandbox
+            self.restarts += 1
         return reply
 
     def __enter__(self) -> SandboxWorker:

@@ -19,6 +19,7 @@ from typing import Any
 
 from codex_metrics.errors import DataNotFoundError, InputFormatError
 from codex_metrics.evaluation.jsonl import jsonl_records
+from codex_metrics.evaluation.sandbox import Program
 
 __all__ = [
     "BUILTIN_SUITE",
@@ -61,6 +62,15 @@ class Task:
         """The program that tests ``code`` (a completion, or a whole program)."""
         head = code if whole_program else self.prompt + code
         return f"{head}\n{self.test}\ncheck({self.entry_point})"
+
+    def sandbox_program(self, code: str, *, whole_program: bool = False) -> Program:
+        """:meth:`program`, with what the sandbox's pristine re-check of the tests needs."""
+        return Program(
+            source=self.program(code, whole_program=whole_program),
+            prelude=self.prompt or None,
+            test=self.test,
+            entry_point=self.entry_point,
+        )
 
     @property
     def reference_code(self) -> str:
