@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "telemetry": {"lake"},
     "collectors": {"lake", "telemetry.ingest"},  # parsers only, never the simulator
     "metrics": {"lake"},
-    "experiments": {"lake", "metrics"},  # stats take numbers: never evaluation
+    "experiments": {"lake", "metrics", "charts"},  # stats take numbers: never evaluation
     "evaluation": {"lake", "metrics", "charts"},
     "analysis": {"lake", "metrics", "experiments", "charts", "telemetry"},
     "alerts": {"lake", "metrics", "experiments", "charts"},

@@ -20,9 +20,13 @@ statistics layer returns a result with a stable status code instead.
     ├── DataNotFoundError           a table, experiment, run or file that is not there
     ├── InputFormatError            an input file is malformed (names file, line and field)
     ├── MetricError                 unknown metric, dimension or filter
-    ├── CollectorError              a remote API call failed
-    │   ├── AuthError               missing or rejected credentials
-    │   └── RateLimitedError        rate limited; carries ``reset_at``
+    ├── CollectorError              a remote API call failed; carries ``url`` and ``status``
+    │   ├── AuthError               missing or rejected credentials (401; 403 scope, SSO, policy)
+    │   ├── RateLimitedError        rate limited; carries ``reset_at``, ``resource``, ``secondary``
+    │   ├── BudgetExhaustedError    the run's request budget is spent; carries ``used``, ``budget``
+    │   ├── RemoteNotFoundError     404: not there, or hidden from these credentials
+    │   ├── RequestRejectedError    400/422: the API refused the request as sent
+    │   └── ResponseFormatError     a truncated or malformed response body
     ├── SandboxError                the code-evaluation sandbox cannot run as asked
     └── ProviderError               a model provider (OpenAI-compatible server) failed
 """
@@ -34,6 +38,7 @@ from pathlib import Path
 
 __all__ = [
     "AuthError",
+    "BudgetExhaustedError",
     "CodexMetricsError",
     "CollectorError",
     "ConfigError",
@@ -49,6 +54,9 @@ __all__ = [
     "ParameterError",
     "ProviderError",
     "RateLimitedError",
+    "RemoteNotFoundError",
+    "RequestRejectedError",
+    "ResponseFormatError",
     "SandboxError",
     "SchemaMismatchError",
 ]
@@ -167,23 +175,75 @@ class MetricError(CodexMetricsError):
 
 
 class CollectorError(CodexMetricsError):
-    """A remote API call failed."""
+    """A remote API call failed.
 
-    def __init__(self, message: str, *, url: str | None = None) -> None:
+    Attributes:
+        url: the URL called, without its query string (which may hold keys or signatures).
+        status: the HTTP status, when a response came back.
+    """
+
+    def __init__(self, message: str, *, url: str | None = None, status: int | None = None) -> None:
         super().__init__(message if url is None else f"{message} ({url})")
         self.url = url
+        self.status = status
 
 
 class AuthError(CollectorError):
-    """Credentials are missing or were rejected."""
+    """Credentials are missing or were rejected, or lack a permission (the message names it)."""
 
 
 class RateLimitedError(CollectorError):
-    """The API rate limit is exhausted until ``reset_at``."""
+    """The API rate limit is exhausted until ``reset_at``.
 
-    def __init__(self, message: str, *, url: str | None = None, reset_at: datetime | None = None):
-        super().__init__(message, url=url)
+    Attributes:
+        reset_at: when the limit resets (UTC), when known.
+        resource: the rate-limit bucket (``core``, ``search``, ``code_search``, ``quota``).
+        secondary: a secondary (abuse) limit rather than the hourly primary one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        reset_at: datetime | None = None,
+        resource: str | None = None,
+        secondary: bool = False,
+        status: int | None = None,
+    ):
+        super().__init__(message, url=url, status=status)
         self.reset_at = reset_at
+        self.resource = resource
+        self.secondary = secondary
+
+
+class BudgetExhaustedError(CollectorError):
+    """The run spent its request budget (``--max-requests``); what was fetched is kept.
+
+    Attributes:
+        used: requests made.
+        budget: the budget.
+    """
+
+    def __init__(self, used: int, budget: int) -> None:
+        super().__init__(
+            f"request budget of {budget} spent ({used} requests); rows fetched so far are "
+            "committed and the next run continues from there (raise --max-requests to go further)"
+        )
+        self.used = used
+        self.budget = budget
+
+
+class RemoteNotFoundError(CollectorError):
+    """A 404: the resource does not exist, or these credentials may not see it."""
+
+
+class RequestRejectedError(CollectorError):
+    """The API refused the request as sent (400, 422): the message says which part."""
+
+
+class ResponseFormatError(CollectorError):
+    """A response body was truncated or not the shape the API documents."""
 
 
 class SandboxError(CodexMetricsError):

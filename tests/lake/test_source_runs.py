@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from codex_metrics.lake import Lake, source_run
+from codex_metrics.lake import Lake, source_freshness, source_run
 
 
 def _runs(lake: Lake) -> list[tuple]:
@@ -46,3 +46,16 @@ def test_runs_never_make_a_simulated_lake_look_real(tmp_lake: Lake) -> None:
     with source_run(tmp_lake, source="github", scope="a/b", run_kind="collect", command="c"):
         pass
     assert tmp_lake.snapshot().sources.names == ("simulator",)
+
+
+def test_freshness_names_the_last_success_and_the_last_error(tmp_lake: Lake) -> None:
+    with source_run(tmp_lake, source="github", scope="a/b", run_kind="collect", command="c") as r:
+        r.wrote("repo_snapshots", 4)
+    with (
+        pytest.raises(ValueError),
+        source_run(tmp_lake, source="github", scope="a/b", run_kind="collect", command="c"),
+    ):
+        raise ValueError("rate limited until 12:00")
+    (row,) = source_freshness(tmp_lake.snapshot())
+    assert (row["source"], row["scope"], row["rows_last_success"]) == ("github", "a/b", 4)
+    assert row["last_error"] == "rate limited until 12:00" and row["last_success"] is not None

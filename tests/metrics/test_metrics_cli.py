@@ -63,11 +63,15 @@ def test_show_json_is_the_envelope(small_lake: Lake) -> None:
             "json",
             "--since",
             "2025-03-02",
+            "--min-group-size",  # hand-made rows are a real source: 5 would withhold them
+            "0",
         ],
     )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
-    assert set(doc) == {"metric", "status", "reason", "query", "rows", "gaps", "metadata"}
+    assert set(doc) == {
+        "metric", "status", "reason", "query", "rows", "gaps", "partial_periods", "metadata"
+    }  # fmt: skip
     assert doc["gaps"] == ["2025-03-02"]
     assert doc["metadata"]["engine"] == "duckdb"
     snap = doc["metadata"]["lake_snapshot"]
@@ -93,6 +97,8 @@ def test_show_csv_carries_null_reason_and_writes_output(small_lake: Lake, tmp_pa
             str(out),
             "--filter",
             "language=go",
+            "--min-group-size",
+            "0",
         ],
     )
     assert result.exit_code == 0, result.output

@@ -77,9 +77,13 @@ def test_acceptance_is_ratio_of_sums_not_mean_of_daily_or_developer_rates(lake: 
 
 
 def test_rolling_acceptance_sums_the_window_instead_of_averaging_days(lake: Lake) -> None:
-    write(lake, "suggestions", [*shown("dev-a", MONDAY, 10, 1), *shown("dev-a", TUE, 2, 2)])
+    early = MONDAY - timedelta(days=7)  # data before TUE's window: the window is complete
+    write(lake, "suggestions", [*shown("dev-a", early, 4, 4), *shown("dev-a", MONDAY, 10, 1),
+                                *shown("dev-a", TUE, 2, 2)])  # fmt: skip
     r = compute_metric("acceptance_rate_rolling_7d", lake)
     assert r.value_of(period=TUE) == pytest.approx(3 / 12)
+    first = by_period(r)[early]  # its window reaches before the first day of data: no ramp
+    assert first["value"] is None and first["null_reason"] == "partial_window"
     with pytest.raises(MetricError, match="grain day only"):
         compute_metric("acceptance_rate_rolling_7d", lake, grain="week")
 
@@ -100,7 +104,11 @@ def test_distinct_users_are_not_summed_across_days(lake: Lake) -> None:
         2,
     ]
     assert compute_metric("active_users", lake, grain="week").value_of(period=MONDAY) == 2  # not 3
-    assert compute_metric("weekly_active_users", lake).value_of(period=TUE) == 2
+    wau = by_period(compute_metric("weekly_active_users", lake))
+    assert wau[TUE]["value"] is None and wau[TUE]["null_reason"] == "partial_window"
+    assert compute_metric("weekly_active_users", lake, since=TUE).value_of(period=TUE) is None
+    # at week grain WAU is the week's actives, not the mean of daily values
+    assert compute_metric("weekly_active_users", lake, grain="week").value_of(period=MONDAY) == 2
     avg = compute_metric("daily_active_users", lake, grain="week")
     assert avg.value_of(period=MONDAY) == pytest.approx(1.5)  # mean DAU over the week's days
 
@@ -220,9 +228,8 @@ def test_missing_days_are_gaps_not_interpolated(lake: Lake) -> None:
     assert rows[WED]["value"] is None and rows[WED]["null_reason"] == "missing_day"
     assert rows[THU]["value"] == 1.0
     rolling = by_period(compute_metric("acceptance_rate_rolling_7d", lake))
-    assert rolling[THU]["value"] == pytest.approx(
-        6 / 10
-    )  # Mon + Tue + Thu, nothing invented for Wed
+    assert rolling[THU]["value"] is None  # the window starts before Monday, the first day
+    assert rolling[THU]["null_reason"] == "partial_window"
     assert rolling[WED]["null_reason"] == "missing_day"
     week = compute_metric("acceptance_rate_by_count", lake, grain="week")
     assert week.gaps == (WED,) and week.rows.num_rows == 1  # a partial week is reported, not padded
@@ -303,12 +310,11 @@ def test_bad_requests_raise_metric_errors(lake: Lake) -> None:
         compute_metric("acceptance_rate_by_count", lake, grain="year")
 
 
-def test_community_metrics_are_unavailable_with_a_reason(lake: Lake) -> None:
+def test_community_metrics_without_collected_data_say_which_command_fills_them(
+    lake: Lake,
+) -> None:
     r = compute_metric("stars_total", lake)
-    assert r.status == "unavailable" and "repo_stars" in (r.reason or "")
+    assert r.status == "empty" and "codex-metrics collect github" in (r.reason or "")
     doc = json.loads(r.to_json())
-    assert (
-        doc["rows"] == []
-        and doc["status"] == "unavailable"
-        and doc["metric"]["family"] == "community"
-    )
+    assert doc["rows"] == [] and doc["status"] == "empty"
+    assert doc["metric"]["family"] == "community"

@@ -17,7 +17,11 @@ import typer
 from typer.core import TyperGroup
 
 from codex_metrics.cli import ab as ab_cmd
+from codex_metrics.cli import annotate as annotate_cmd
+from codex_metrics.cli import collect as collect_cmd
+from codex_metrics.cli import dashboard as dashboard_cmd
 from codex_metrics.cli import evaluate as evaluate_cmd
+from codex_metrics.cli import ingest as ingest_cmd
 from codex_metrics.cli import lake as lake_cmd
 from codex_metrics.cli import metrics as metrics_cmd
 from codex_metrics.cli import simulate as simulate_cmd
@@ -138,10 +142,14 @@ def docs(
 
 app.command("simulate")(simulate_cmd.simulate)
 app.command("summary")(simulate_cmd.summary)
+app.command("dashboard")(dashboard_cmd.dashboard)
+app.command("annotate")(annotate_cmd.annotate)
 app.add_typer(lake_cmd.app, name="lake")
 app.add_typer(metrics_cmd.app, name="metrics")
 app.add_typer(ab_cmd.app, name="ab")
 app.add_typer(evaluate_cmd.app, name="eval")
+app.add_typer(ingest_cmd.app, name="ingest")
+app.add_typer(collect_cmd.app, name="collect")
 
 
 def main(argv: list[str] | None = None) -> None:

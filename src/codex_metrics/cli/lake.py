@@ -158,6 +158,53 @@ def migrate(lake: LakeOption = None) -> None:
     typer.echo(report.summary())
 
 
+@app.command("forget")
+def forget(
+    people: Annotated[
+        list[str], typer.Argument(help="Logins (or emails, ids) of the people to forget.")
+    ],
+    output_format: DataFormatOption = "table",
+    output: OutputOption = None,
+    lake: LakeOption = None,
+) -> None:
+    """Delete a person's rows from every table and its history, and from the raw archives.
+
+    The login is hashed with the lake's pseudonym key (privacy.py) into the id the tables
+    store; versions older than this command can no longer be read in full (docs/privacy.md).
+
+    Example: codex-metrics lake forget octocat
+    """
+    from codex_metrics.privacy import KEY_FILE, Pseudonymiser, lake_key
+    from codex_metrics.telemetry.ingest import forget_in_archives
+    from codex_metrics.telemetry.ingest.archive import RAW_DIR
+
+    parse_choice(output_format, "--format", DATA_FORMATS)
+    opened = open_lake(lake)
+    settings = settings_for(lake=lake)
+    ids = {p.strip() for p in people if p.strip()}  # stored in clear when identities are
+    if (opened.hidden_dir / KEY_FILE).is_file() or settings.pseudonym_key:
+        key = lake_key(settings, opened.hidden_dir).key
+        ids |= {Pseudonymiser(key)(p) for p in people if p.strip()}
+    with spinner("forgetting"):
+        report = opened.forget(ids)
+        records = forget_in_archives(opened.hidden_dir / RAW_DIR, people)
+    rows = [
+        {
+            "table": t,
+            "rows_removed": n,
+            "files_rewritten": report.files_rewritten.get(t, 0),
+            "history_files_deleted": report.history_files_deleted.get(t, 0),
+        }
+        for t, n in sorted(report.rows_removed.items())
+    ]
+    document = {**report.to_dict(), "archive_records_removed": records}
+    emit_rows(rows, output_format, output, title=f"forgot {len(people)} person(s)",
+              columns=("table", "rows_removed", "files_rewritten", "history_files_deleted"),
+              document=document)  # fmt: skip
+    if output_format == "table":
+        typer.echo(f"removed {report.rows} row(s) and {records} raw archive record(s)", err=True)
+
+
 @app.command("docs")
 def docs(
     output_dir: Annotated[

@@ -33,6 +33,7 @@ from codex_metrics.cli.output import emit, emit_rows, print_table, spinner
 from codex_metrics.cli.state import STATE
 
 if TYPE_CHECKING:
+    from codex_metrics.lake import LakeSnapshot
     from codex_metrics.metrics import MetricResult
 
 app = typer.Typer(
@@ -113,9 +114,11 @@ def _caption(result: MetricResult) -> str:
     snap = result.lake_snapshot
     sources = ", ".join(snap.get("sources", [])) or "none"
     note = f"{result.reason}; " if result.reason else ""
+    partial = ", ".join(d.isoformat() for d in result.partial_periods)
+    partial = f"; partial periods: {partial}" if partial else ""
     return (
         f"{note}engine {result.engine}; sources: {sources}; lake snapshot "
-        f"{snap.get('hash', '-')}; gaps (days without data): {gaps}"
+        f"{snap.get('hash', '-')}; gaps (days without data): {gaps}{partial}"
     )
 
 
@@ -133,6 +136,16 @@ def show(
     source: SourceOption = None,
     as_of: AsOfOption = None,
     lake: LakeOption = None,
+    min_group_size: Annotated[
+        int | None,
+        typer.Option(
+            "--min-group-size",
+            help="Withhold rows of fewer developers (null_reason too_few_users); default 5 "
+            "([privacy] min_group_size) when real sources are read, 0 for a simulated world.",
+            show_default=False,
+            min=0,
+        ),
+    ] = None,
 ) -> None:
     """Compute one metric and print the result envelope (rows, null reasons, gaps, metadata).
 
@@ -160,6 +173,8 @@ def show(
             filters=parse_filters(filters),
             engine=query_engine,
             check_filters=True,
+            min_group_size=_group_size(min_group_size, settings.min_group_size, snapshot, name),
+            params={"seat_prices": dict(settings.seat_prices)},
         )
     if output_format == "json":
         emit(result.to_json(), output)
@@ -169,6 +184,17 @@ def show(
         print_table(_table(result), output)
     if result.status == "empty" and output_format != "table":
         typer.echo(f"note: {result.reason}", err=True)
+
+
+def _group_size(asked: int | None, configured: int, snapshot: LakeSnapshot, name: str) -> int:
+    """``--min-group-size``, else the configured size when real-source rows are read."""
+    if asked is not None:
+        return asked
+    from codex_metrics.lake import SIMULATOR_SOURCE
+    from codex_metrics.metrics import get_metric
+
+    read = snapshot.sources_read(list(get_metric(name).tables))
+    return configured if any(s != SIMULATOR_SOURCE for s in read) else 0
 
 
 @app.command("docs")

@@ -5,6 +5,7 @@ and imports nothing above it.
 """
 
 from codex_metrics.lake._delta import DataFile
+from codex_metrics.lake._forget import ForgetReport
 from codex_metrics.lake._lake import MARKER, Lake
 from codex_metrics.lake._maintenance import (
     Commit,
@@ -14,7 +15,7 @@ from codex_metrics.lake._maintenance import (
     explain_read_error,
 )
 from codex_metrics.lake._migrate import MigrationReport, TableMigration, migrate_lake
-from codex_metrics.lake._runs import RunRecord, source_run
+from codex_metrics.lake._runs import RunRecord, source_freshness, source_run
 from codex_metrics.lake._snapshot import LakeSnapshot, SourceSelection, TableVersion, parse_as_of
 from codex_metrics.lake._world import SIMULATOR_SOURCE, World
 from codex_metrics.lake._writer import (
@@ -36,6 +37,7 @@ __all__ = [
     "Column",
     "Commit",
     "DataFile",
+    "ForgetReport",
     "Lake",
     "LakeSnapshot",
     "MigrationReport",
@@ -57,6 +59,7 @@ __all__ = [
     "migrate_lake",
     "newest_wins",
     "parse_as_of",
+    "source_freshness",
     "source_run",
     "table_spec",
 ]

@@ -17,6 +17,7 @@ from codex_metrics.errors import LakeCorruptError, LakeFormatError, LakePathErro
 from codex_metrics.lake import _maintenance
 from codex_metrics.lake._commit import commit_writes
 from codex_metrics.lake._delta import remove_untracked
+from codex_metrics.lake._forget import ForgetReport, forget
 from codex_metrics.lake._locks import HIDDEN_DIR, FileLock, exclusive
 from codex_metrics.lake._maintenance import Commit, Problem, TableInfo, VacuumReport
 from codex_metrics.lake._snapshot import AsOf, LakeSnapshot, SourceSelection, resolve_snapshot
@@ -307,6 +308,14 @@ class Lake:
     def compact(self, *, min_files: int = 2) -> dict[str, int]:
         """Merge small files of one (day, source, scope); simulator files are left alone."""
         return _maintenance.compact(self, min_files=min_files)
+
+    def forget(self, ids: Iterable[str]) -> ForgetReport:
+        """Delete every row of these people (pseudonymous ids as stored) and purge history.
+
+        The lake never sees logins: hash them with ``privacy.py`` first (the CLI's
+        ``lake forget LOGIN`` does). See :mod:`codex_metrics.lake._forget`.
+        """
+        return forget(self, list(ids))
 
     def check(self, *, snapshot: LakeSnapshot | None = None) -> list[Problem]:
         """Read every data file of the snapshot; list the missing and corrupt ones."""

@@ -21,8 +21,9 @@ import pyarrow as pa
 
 if TYPE_CHECKING:
     from codex_metrics.lake._lake import Lake
+    from codex_metrics.lake._snapshot import LakeSnapshot
 
-__all__ = ["RunRecord", "source_run"]
+__all__ = ["RunRecord", "source_freshness", "source_run"]
 
 RunKind = Literal["ingest", "collect", "simulate"]
 
@@ -145,3 +146,31 @@ def source_run(
     record.status = "partial" if record.partial else "ok"
     record.finished_at = datetime.now(UTC)
     _write(lake, record)
+
+
+def source_freshness(snapshot: LakeSnapshot) -> list[dict[str, Any]]:
+    """Per (source, scope): last successful run, last error, rows of the last success.
+
+    What ``lake info`` and the dashboard's freshness page show; empty before any ingest or
+    collect run.
+    """
+    if not snapshot.tables["source_runs"].files:
+        return []
+    con = snapshot.connect()
+    rows = con.execute(
+        """
+        SELECT source, scope,
+               max(finished_at) FILTER (WHERE status IN ('ok', 'partial')) AS last_success,
+               arg_max(rows_written, finished_at) FILTER (WHERE status IN ('ok', 'partial'))
+                   AS rows_last_success,
+               max(started_at) FILTER (WHERE status = 'error') AS last_error_at,
+               arg_max(error, started_at) FILTER (WHERE status = 'error') AS last_error,
+               count(*) FILTER (WHERE status = 'running') AS running,
+               min(rate_limit_remaining) FILTER (WHERE finished_at IS NOT NULL)
+                   AS rate_limit_remaining
+        FROM source_runs GROUP BY source, scope ORDER BY source, scope
+        """
+    ).fetchall()
+    names = ["source", "scope", "last_success", "rows_last_success", "last_error_at",
+             "last_error", "running", "rate_limit_remaining"]  # fmt: skip
+    return [dict(zip(names, r, strict=True)) for r in rows]

@@ -358,17 +358,18 @@ ISSUE_COMMENTS = TableSpec(
     name="issue_comments",
     filled_by=("codex-metrics collect github OWNER/REPO",),
     doc=(
-        "Comments on issues and PRs (`/issues/comments?sort=created`) and PR reviews, for "
-        "first-response times; bodies are not stored. Comment and review ids are separate "
-        "spaces, hence `kind` in the key. Partitioned by the day the comment was created."
+        "Comments on issues and PRs (`/issues/comments?sort=created`), PR review comments "
+        "(`/pulls/comments`) and PR reviews (`--reviews`), for first-response times; bodies are "
+        "not stored. Comment, review comment and review ids are separate spaces, hence `kind` "
+        "in the key. Partitioned by the day the comment was created."
     ),
     key=("repo", "kind", "comment_id"),
     newest_by=("updated_at", "ingested_at"),
     columns=(
         col("repo", _S, "`full_name` of the repository."),
-        col("issue_number", _I64, "Number of the issue or PR (from `issue_url`)."),
+        col("issue_number", _I64, "Number of the issue or PR (`issue_url`, `pull_request_url`)."),
         col("comment_id", _I64, "`id` of the comment or review."),
-        col("kind", _S, "comment or review."),
+        col("kind", _S, "comment, review_comment or review."),
         col("author", _S, "Pseudonymised `user.login` (null: deleted account).", True),
         col("is_bot", _B, "`user.type` is Bot or the login ends in [bot]."),
         col("author_association", _S, "`author_association`, lower-cased.", True),
@@ -378,7 +379,7 @@ ISSUE_COMMENTS = TableSpec(
         *bookkeeping(),
     ),
     enums={
-        "kind": ("comment", "review"),
+        "kind": ("comment", "review", "review_comment"),
         "author_association": _ASSOCIATIONS,
         "review_state": ("approved", "changes_requested", "commented", "dismissed", "pending"),
     },

@@ -27,6 +27,7 @@ __all__ = [
     "DEVELOPERS",
     "EVAL_RESULTS",
     "EXPERIMENTS",
+    "LATENCY_HISTOGRAMS_DAILY",
     "SEATS",
     "SUGGESTIONS",
     "SURVEYS",
@@ -57,6 +58,15 @@ DEVELOPERS = TableSpec(
         ),
         col("churned_at", UTC_TS, "Day the developer stopped using it (null: still active).", True),
         col("persona", _S, "Latent behaviour persona (simulated data only).", True),
+        col(
+            "team",
+            _S,
+            "Team from the developers CSV (slices by team when no Copilot "
+            "user-teams membership covers the day).",
+            True,
+        ),  # fmt: skip
+        col("role", _S, "Role from the developers CSV (e.g. backend, sre).", True),
+        col("start_date", pa.date32(), "Day the developer joined (developers CSV).", True),
         *bookkeeping(),
     ),
     enums={"primary_language": LANGUAGES, "editor": EDITORS},
@@ -104,6 +114,7 @@ SEATS = TableSpec(
 
 _ARM = pa.struct([("arm", _S), ("model_version", _S), ("weight", _F64)])
 _GUARDRAIL = pa.struct([("metric", _S), ("margin", _F64)])
+_METRIC_FILTER = pa.struct([("metric", _S), ("dimension", _S), ("value", _S)])
 
 EXPERIMENTS = TableSpec(
     name="experiments",
@@ -128,6 +139,13 @@ EXPERIMENTS = TableSpec(
         col("guardrail_metrics", pa.list_(_GUARDRAIL), "Guardrail metrics with margins."),
         col("secondary_metrics", pa.list_(_S), "Catalogue names of secondary metrics.", True),
         col("planned_developers", _I64, "Planned number of developers (all arms).", True),
+        col(
+            "metric_filters",
+            pa.list_(_METRIC_FILTER),
+            "Filters restricting a declared metric's rows (e.g. latency_p90_ms over feature "
+            "code_completion); several values of one dimension mean any of them.",
+            True,
+        ),
         *bookkeeping(),
     ),
 )
@@ -312,9 +330,16 @@ USAGE_DAILY = TableSpec(
         ),
         col("report_end_day", pa.date32(), "Last day of that report (newest wins).", True),
         col("fetched_at", UTC_TS, "When the report was downloaded.", True),
+        col(
+            "entity_type",
+            _S,
+            "enterprise or org: the kind of Copilot report the row is from (null: roll-ups of "
+            "event telemetry). Metrics read one per developer-day, org rows first.",
+            True,
+        ),
         *bookkeeping(),
     ),
-    enums={"breakdown": BREAKDOWNS},
+    enums={"breakdown": BREAKDOWNS, "entity_type": ("enterprise", "org")},
 )
 
 EVAL_RESULTS = TableSpec(
@@ -355,4 +380,29 @@ EVAL_RESULTS = TableSpec(
         col("run_finished_at", UTC_TS, "When the run finished (UTC).", True),
         *bookkeeping(),
     ),
+)
+
+LATENCY_HISTOGRAMS_DAILY = TableSpec(
+    name="latency_histograms_daily",
+    filled_by=("codex-metrics simulate",),
+    doc=(
+        "Request latency per developer, day, feature and model as counts on a fixed log-spaced "
+        "grid (``latency_bin``: bucket ``ceil(ln(latency_ms) / ln γ)`` with γ = 1.01/0.99, so a "
+        "quantile read from the counts is within 1% of the exact one; see "
+        "``codex_metrics.lake.latency_grid``). Rolled up from ``suggestions`` (every request with "
+        "a latency, whatever its status), so dashboards read percentiles without scanning events."
+    ),
+    key=("developer_id", "org", "feature", "model_version", "latency_bin"),
+    columns=(
+        col("developer_id", _S, "Pseudonymous developer id."),
+        col("org", _S, "Organisation."),
+        col("feature", _S, "code_completion, chat_inline, chat_panel, agent_edit or cli."),
+        col("model_version", _S, "Model version that served the requests."),
+        col("latency_bin", _I32, "Bucket index i: latencies in (γ^(i-1), γ^i] ms."),
+        col(
+            "requests", _I64, "Requests of the developer on the day whose latency is in the bucket."
+        ),
+        *bookkeeping(),
+    ),
+    enums={"feature": FEATURES},
 )

@@ -37,6 +37,16 @@ if TYPE_CHECKING:
         open_engine,
     )
     from codex_metrics.metrics.index import catalogue_index
+    from codex_metrics.metrics.quantiles import (
+        HISTOGRAM_TABLE,
+        LATENCY_GRID,
+        LatencyGrid,
+        developer_latency_histograms,
+        developer_quantile_values,
+        histogram_quantile,
+        histogram_quantiles,
+        quantile_metric,
+    )
     from codex_metrics.metrics.result import NULL_REASONS, MetricResult
 
 _HOMES = {
@@ -57,6 +67,14 @@ _HOMES = {
     "local_spark_session": "engines",
     "open_engine": "engines",
     "catalogue_index": "index",
+    "HISTOGRAM_TABLE": "quantiles",
+    "LATENCY_GRID": "quantiles",
+    "LatencyGrid": "quantiles",
+    "developer_latency_histograms": "quantiles",
+    "developer_quantile_values": "quantiles",
+    "histogram_quantile": "quantiles",
+    "histogram_quantiles": "quantiles",
+    "quantile_metric": "quantiles",
     "NULL_REASONS": "result",
     "MetricResult": "result",
 }
@@ -64,8 +82,11 @@ _HOMES = {
 __all__ = [
     "DIMENSIONS",
     "FAMILIES",
+    "HISTOGRAM_TABLE",
+    "LATENCY_GRID",
     "NULL_REASONS",
     "DuckDBEngine",
+    "LatencyGrid",
     "Metric",
     "MetricResult",
     "QueryEngine",
@@ -73,13 +94,18 @@ __all__ = [
     "catalogue_index",
     "compute_metric",
     "compute_metrics",
+    "developer_latency_histograms",
+    "developer_quantile_values",
     "developer_sums",
     "find_gaps",
     "get_metric",
+    "histogram_quantile",
+    "histogram_quantiles",
     "list_metrics",
     "local_spark_session",
     "metric_definition",
     "open_engine",
+    "quantile_metric",
     "render_metrics_markdown",
 ]
 

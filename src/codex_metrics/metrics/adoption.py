@@ -5,9 +5,12 @@ table (one ``usage_daily`` breakdown at a time): they are never summed across da
 features or breakdowns. A developer is *active* on a day when any counter of their
 ``usage_daily`` row is positive, and *engaged* with a feature when they accepted a suggestion
 or sent a prompt in it. DAU / WAU / MAU are trailing 1 / 7 / 28-day windows ending on each
-day with data (GitHub's report uses the same windows); at week or month grain they report the
-mean of the daily values. ``active_users`` instead counts distinct developers in the period
-itself (daily, ISO-weekly or monthly actives).
+day with data (GitHub's report uses the same windows); a day whose window reaches before the
+first day of data has no value (``partial_window``). At week or month grain DAU is the mean of
+the daily values (average DAU) and WAU and MAU are the developers active in the period itself,
+as ``active_users`` counts them (daily, ISO-weekly or monthly actives). Cohort retention shows
+0 for a period in which nobody of a cohort was active. On Copilot reports of both an enterprise
+and its organizations, a developer-day is read from the org rows, else the enterprise's.
 """
 
 from __future__ import annotations
@@ -73,7 +76,13 @@ def _cohort_retention(q: MetricQuery) -> ir.Table:
     keys = ["cohort", "period", *q.by]
     counts = j.group_by(keys).aggregate(numerator=j.developer_id.nunique().cast("float64"))
     sizes = first.group_by(["cohort", *q.by]).aggregate(denominator=first.count().cast("float64"))
-    out = counts.join(sizes, ["cohort", *q.by])
+    # every period with data from the cohort's first on: a period where nobody came back is 0
+    periods = calendar(q).select("period").distinct()
+    grid = sizes.join(periods, periods.period >= sizes.cohort)
+    out = grid.left_join(counts, keys)
+    out = out.select(
+        "cohort", "period", *q.by, "denominator", numerator=out.numerator.fill_null(0.0)
+    )
     out = out.mutate(value=out.numerator / out.denominator, null_reason=ibis.null("string"))
     if q.since is not None:
         out = out.filter(out.period >= q.period(ibis.literal(q.since)))

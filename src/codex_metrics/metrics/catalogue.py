@@ -18,7 +18,8 @@ table and, for daily metrics, the ``usage_daily`` breakdown it reads), how it ma
   cohorts, shares by category, seats).
 
 Metrics register themselves from the family modules (adoption, quality, latency,
-productivity, community); :func:`get_metric` and :func:`list_metrics` read the registry.
+productivity, community, and the real-source modules usage_mix, seats_cost and codex);
+:func:`get_metric` and :func:`list_metrics` read the registry.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ DIMENSIONS: dict[str, str] = {
     "arm": "Experiment arm the developer was assigned to (from `assignments`; pass "
     "--filter experiment=ID when the lake holds several experiments).",
     "suite": "Evaluation task suite (eval_results only).",
+    "repo": "GitHub repository, owner/name (community metrics).",
+    "tag": "Stack Exchange tag (community metrics).",
 }
 
 
@@ -221,7 +224,16 @@ def register(*metrics: Metric) -> None:
 
 def _load_families() -> None:
     # Importing the family modules registers their metrics; done lazily to avoid import cycles.
-    from codex_metrics.metrics import adoption, community, latency, productivity, quality  # noqa: F401
+    from codex_metrics.metrics import (  # noqa: F401
+        adoption,
+        codex,
+        community,
+        latency,
+        productivity,
+        quality,
+        seats_cost,
+        usage_mix,
+    )
 
 
 def get_metric(name: str) -> Metric:

@@ -20,6 +20,7 @@ from codex_metrics.lake import Lake, LakeSnapshot
 from codex_metrics.lake.tables import TABLES
 from codex_metrics.metrics.batch import batchable, build_batch_expression
 from codex_metrics.metrics.catalogue import Metric, Ratio, get_metric
+from codex_metrics.metrics.coverage import data_range, mixed_entities, partial_periods
 from codex_metrics.metrics.engines import QueryEngine, open_engine
 from codex_metrics.metrics.explain import check_filter_values, explain_empty
 from codex_metrics.metrics.query import (
@@ -36,13 +37,21 @@ __all__ = [
     "SPARSE_TABLES",
     "compute_metric",
     "compute_metrics",
+    "data_range",
     "developer_sums",
     "developer_sums_many",
     "find_gaps",
+    "mixed_entities",
+    "partial_periods",
 ]
 
-#: Day tables where a day without rows is normal, not a gap.
-SPARSE_TABLES = frozenset({"surveys"})
+#: Day tables where a day without rows is normal, not a gap (answers every other week,
+#: snapshots taken when a file was ingested, issues and stars partitioned by the day they
+#: happened, monthly question counts stored on the 1st).
+SPARSE_TABLES = frozenset(
+    {"surveys", "seats", "team_members", "issues", "issue_comments", "star_history",
+     "so_question_counts"}
+)  # fmt: skip
 
 
 def _snapshot_for(lake: Lake | LakeSnapshot, engine: QueryEngine | str) -> LakeSnapshot:
@@ -77,6 +86,8 @@ def compute_metric(
     filters: Mapping[str, Sequence[str]] | None = None,
     engine: QueryEngine | str = "duckdb",
     check_filters: bool = False,
+    min_group_size: int = 0,
+    params: Mapping[str, Any] | None = None,
 ) -> MetricResult:
     """Compute one catalogue metric over the lake and return the result envelope.
 
@@ -91,6 +102,10 @@ def compute_metric(
         engine: ``"duckdb"``, ``"spark"`` or an open :class:`QueryEngine` (reuse it across metrics).
         check_filters: fail when a filter value never occurs in the lake (a misspelling),
             instead of returning an empty answer (costs one scan per filter).
+        min_group_size: withhold rows aggregating fewer distinct developers than this
+            (``null_reason`` ``too_few_users``; standard measures); 0 shows every row. The CLI
+            passes 5 (GitHub's rule for team metrics) when real-source rows are read.
+        params: metric parameters (``seat_prices``: USD per seat and month, by plan).
 
     An answer without a single value has ``status="empty"`` and a ``reason`` saying why (see
     :func:`codex_metrics.metrics.explain.explain_empty`).
@@ -102,7 +117,15 @@ def compute_metric(
     snapshot = _snapshot_for(lake, engine)
     since = _first_day(snapshot, m, since, grain)
     query = MetricQuery(
-        m, since=since, until=until, grain=grain, by=tuple(by), filters=dict(filters or {})
+        m,
+        since=since,
+        until=until,
+        grain=grain,
+        by=tuple(by),
+        filters=dict(filters or {}),
+        min_group_size=min_group_size,
+        one_entity=mixed_entities(snapshot, m),
+        params=dict(params or {}),
     )
     if m.unavailable_reason:
         return MetricResult(
@@ -129,6 +152,8 @@ def compute_metrics(
     by: Sequence[str] = (),
     filters: Mapping[str, Sequence[str]] | None = None,
     engine: QueryEngine | str = "duckdb",
+    min_group_size: int = 0,
+    params: Mapping[str, Any] | None = None,
 ) -> dict[str, MetricResult]:
     """Several metrics with the same request, sharing scans: same results as one by one.
 
@@ -149,12 +174,14 @@ def compute_metrics(
             grain=grain,
             by=tuple(by),
             filters=dict(filters or {}),
+            one_entity=mixed_entities(snapshot, m),
+            params=dict(params or {}),
         )
         for m in entries
     }
     groups: dict[tuple[str, str | None], list[MetricQuery]] = {}
     for m in entries:
-        if not m.unavailable_reason and batchable(queries[m.name]):
+        if not m.unavailable_reason and batchable(queries[m.name]) and min_group_size <= 0:
             groups.setdefault((m.source, m.breakdown), []).append(queries[m.name])
     results: dict[str, MetricResult] = {}
     for group in groups.values():
@@ -180,6 +207,8 @@ def compute_metrics(
                 by=by,
                 filters=filters,
                 engine=eng,
+                min_group_size=min_group_size,
+                params=params,
             )
     return {m.name: results[m.name] for m in entries}
 
@@ -193,11 +222,21 @@ def _envelope(query: MetricQuery, rows: pa.Table, eng: QueryEngine) -> MetricRes
         query.metric,
         rows,
         gaps=tuple(gaps),
+        partial_periods=partial_periods(rows, query, snapshot, sparse=SPARSE_TABLES),
         engine=eng.name,
         status="empty" if empty else "ok",
-        reason=explain_empty(snapshot, query) if empty else None,
+        reason=_why_empty(snapshot, query, rows) if empty else None,
         **_meta(query, snapshot),
     )
+
+
+def _why_empty(snapshot: LakeSnapshot, query: MetricQuery, rows: pa.Table) -> str:
+    if rows.num_rows and "too_few_users" in rows.column("null_reason").to_pylist():
+        return (
+            f"every slice has fewer than {query.min_group_size} developers, so its value is "
+            "withheld; pass --min-group-size 0 (or a smaller size) to show them"
+        )
+    return explain_empty(snapshot, query)
 
 
 def developer_sums(
@@ -263,7 +302,7 @@ def _engine_name(engine: QueryEngine | str) -> str:
 def find_gaps(
     snapshot: LakeSnapshot, table: str, *, since: date | None = None, until: date | None = None
 ) -> list[date]:
-    """UTC days in [since, until] (default: the table's first and last day) with no file.
+    """UTC days in [since, until] (default: :func:`data_range`) with no file.
 
     Tables without day partitions (or not declared yet) have no gaps, and neither do sparse
     tables such as ``surveys`` (answered every other week), where an empty day is normal.
@@ -274,8 +313,9 @@ def find_gaps(
     present = snapshot.days(table)
     if not present and (since is None or until is None):
         return []
-    first = since or min(present)
-    last = until or max(present)
+    lo, hi = data_range(snapshot, table, sparse=SPARSE_TABLES)
+    first = since or lo
+    last = until or hi
     return [
         first + timedelta(days=i)
         for i in range((last - first).days + 1)

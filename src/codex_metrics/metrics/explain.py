@@ -58,6 +58,8 @@ def check_filter_values(engine: QueryEngine, query: MetricQuery) -> None:
             continue
         table, column = home
         known = known_values(engine, table, column)
+        if dim == "team":  # teams of the developers roster count too
+            known |= known_values(engine, "developers", "team")
         if not known:
             continue  # an empty table: explain_empty says so, every value is unknown anyway
         if table == "usage_daily" and dim == "feature":

@@ -214,3 +214,38 @@ register(
         "6 - frustration, each 1-5; unanswered items are skipped, not counted as 0.",
     ),
 )
+
+#: The survey's 1-5 items besides overall satisfaction (the dashboard's happiness radar).
+SURVEY_ITEMS = {
+    "perceived_productivity": "'It makes me more productive'",
+    "flow": "'It helps me stay in the flow'",
+    "ease_of_use": "'It is easy to use'",
+    "trust": "'I trust its code'",
+    "frustration": "'It frustrates me' (higher is worse)",
+}
+
+
+def _item_mean(item: str, statement: str) -> Metric:
+    return Metric(
+        name=f"survey_{item}_mean",
+        family="productivity",
+        description=f"Mean agreement with {statement} (survey, 1-5).",
+        formula=f"Σ {item} / count(responses with {item})",
+        unit="score 1-5",
+        basis="score",
+        grain="event",
+        source="surveys",
+        measure=Ratio(
+            numerator=lambda t: t[item],
+            denominator=lambda t: ibis.literal(1),
+            where=lambda t: t[item].notnull(),
+            numerator_doc=f"sum({item}) over responses",
+            denominator_doc=f"count of responses with {item}",
+            empty_reason="no_values",
+        ),
+        dimensions=PEOPLE_DIMENSIONS,
+        higher_is_better=item != "frustration",
+    )
+
+
+register(*(_item_mean(item, statement) for item, statement in SURVEY_ITEMS.items()))

@@ -4,9 +4,15 @@ Acceptance is always a ratio of sums (Σ accepted / Σ shown over every row of t
 count or by lines, never the mean of daily or per-developer rates. "Shown" means a request
 with status ``ok``. Event-grain metrics read ``suggestions``; the ``usage_*`` twins read the
 daily, GitHub-report-shaped ``usage_daily`` table so they also work on real Copilot reports.
+Peers rate acceptance two ways: over every feature (DevLake; ``acceptance_rate_by_count``,
+``usage_acceptance_rate_by_count``) or over code completions only (copilot-metrics-viewer and
+GitHub's documentation of "suggestions shown"; the ``completion_`` pair). Both are here,
+labelled.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import ibis
 import ibis.expr.types as ir
@@ -45,6 +51,21 @@ ACCEPTANCE_BY_LINES = Ratio(
     numerator_doc="sum(lines_accepted) over shown suggestions",
     denominator_doc="sum(lines_suggested) over shown suggestions",
 )
+
+
+def _completion(t: ir.Table) -> ir.BooleanValue:
+    return t.feature == "code_completion"
+
+
+def _completion_usage_frame(q: MetricQuery) -> ir.Table:
+    """usage_daily rows of feature code_completion, as a filter.
+
+    A filter makes slicing pick a breakdown carrying the feature: feature, language x feature
+    or model x feature.
+    """
+    asked = q.filters.get("feature")
+    keep = ["code_completion"] if asked is None or {"code_completion"} & set(asked) else []
+    return replace(q, filters={**q.filters, "feature": keep}).source()
 
 
 def _persistence(delay: str, label: str) -> Metric:
@@ -97,6 +118,28 @@ register(
         notes="A day, slice or developer with nothing shown has no rate (null, zero_denominator).",
     ),
     Metric(
+        name="completion_acceptance_rate_by_count",
+        family="quality",
+        description="Share of shown code completions that were accepted, by count (code "
+        "completion only, as copilot-metrics-viewer shows it; acceptance_rate_by_count counts "
+        "every feature, as DevLake does).",
+        formula="Σ accepted / Σ shown over feature = 'code_completion' (status = 'ok')",
+        unit="ratio",
+        basis="count",
+        grain="event",
+        source="suggestions",
+        measure=Ratio(
+            numerator=lambda t: _flag(_accepted(t)),
+            denominator=lambda t: _flag(_shown(t)),
+            where=_completion,
+            numerator_doc="count of accepted code completions (status = 'ok' and accepted)",
+            denominator_doc="count of shown code completions (status = 'ok')",
+        ),
+        dimensions=EVENT_DIMENSIONS,
+        higher_is_better=True,
+        notes="The simulator's truth has its expected value (completion_acceptance_rate_expected).",
+    ),
+    Metric(
         name="acceptance_rate_by_lines",
         family="quality",
         description="Share of suggested lines that were accepted.",
@@ -145,6 +188,33 @@ register(
         notes="Reads one breakdown: total unsliced, else the one carrying the dimensions asked "
         "(ide; feature; language x feature; language x model; model x feature). Filter "
         "feature=code_completion for GitHub's classic completion acceptance rate.",
+    ),
+    Metric(
+        name="usage_completion_acceptance_rate_by_count",
+        family="quality",
+        description="Code-completion acceptance by count from the daily usage report: GitHub's "
+        "classic acceptance rate, what copilot-metrics-viewer shows (code_completion only).",
+        formula="Σ code_acceptance_activity_count / Σ code_generation_activity_count, "
+        "feature = 'code_completion'",
+        unit="ratio",
+        basis="count",
+        grain="daily",
+        source="usage_daily",
+        breakdown="feature",
+        measure=Ratio(
+            numerator=lambda t: t.code_acceptance_activity_count,
+            denominator=lambda t: t.code_generation_activity_count,
+            numerator_doc="sum(code_acceptance_activity_count) of feature code_completion",
+            denominator_doc="sum(code_generation_activity_count) of feature code_completion",
+        ),
+        frame=_completion_usage_frame,
+        dimensions=EVENT_DIMENSIONS,
+        higher_is_better=True,
+        notes="GitHub's documentation: suggestions shown are code_generation_activity_count "
+        "filtered to feature code_completion, acceptances code_acceptance_activity_count of the "
+        "same feature. Reads the feature breakdown (language x feature or model x feature when "
+        "sliced by language or model). usage_acceptance_rate_by_count counts every feature "
+        "(chat, agent and CLI accept actions too), as DevLake does.",
     ),
     Metric(
         name="usage_acceptance_rate_by_lines",

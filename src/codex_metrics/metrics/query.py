@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -22,8 +23,16 @@ from codex_metrics.errors import MetricError
 from codex_metrics.lake.schema import BREAKDOWN_DIMENSIONS, USAGE_FEATURE_NAMES
 from codex_metrics.lake.tables import TABLES
 from codex_metrics.metrics.catalogue import Custom, Distinct, Metric, Quantile, Ratio, Total
+from codex_metrics.metrics.slices import (
+    group_size,
+    in_teams,
+    one_entity_rows,
+    with_team,
+    withhold_small_groups,
+)
 
 __all__ = [
+    "ENTITY_TABLES",
     "NATIVE_DIMENSIONS",
     "TIMESTAMP_COLUMNS",
     "MetricQuery",
@@ -55,13 +64,25 @@ NATIVE_DIMENSIONS: dict[str, dict[str, str]] = {
     "surveys": {"org": "org"},
     "eval_results": {"model": "model_version", "suite": "suite"},
     "seats": {"org": "org"},
+    "copilot_user_daily": {"org": "org"},
+    "codex_requests": {"model": "model_version"},
+    "codex_tool_events": {"model": "model_version"},
 }
+NATIVE_DIMENSIONS["copilot_entity_daily"] = dict(NATIVE_DIMENSIONS["usage_daily"])
 # Every row says which source wrote it: a dimension of every table (``--by source``).
 for _native in NATIVE_DIMENSIONS.values():
     _native["source"] = "source"
 JOINED_DIMENSIONS = ("team", "persona", "arm")
 #: Event timestamp per table, for timestamp windows (experiments); other tables use the day.
-TIMESTAMP_COLUMNS = {"suggestions": "timestamp", "tasks": "started_at", "surveys": "submitted_at"}
+TIMESTAMP_COLUMNS = {
+    "suggestions": "timestamp",
+    "tasks": "started_at",
+    "surveys": "submitted_at",
+    "codex_requests": "timestamp",
+    "codex_tool_events": "timestamp",
+}
+#: Tables of Copilot per-user reports, where an org's and its enterprise's rows can overlap.
+ENTITY_TABLES = ("usage_daily", "copilot_user_daily")
 _USAGE_DIMS = {"editor": "ide", "feature": "feature", "language": "language", "model": "model"}
 _GITHUB_FEATURE = dict(USAGE_FEATURE_NAMES)
 
@@ -87,6 +108,11 @@ class MetricQuery:
         filters: dimension -> accepted values (``experiment`` is also accepted with ``arm``).
         start: timestamp window start (inclusive), used by :func:`developer_expression`.
         end: timestamp window end (exclusive).
+        min_group_size: withhold a row aggregating fewer distinct developers than this
+            (``null_reason`` ``too_few_users``); 0 shows every row.
+        one_entity: read one Copilot report entity per developer-day (set when the lake holds
+            enterprise and org reports; see :func:`one_entity_rows`).
+        params: metric parameters from the settings (seat prices by plan).
     """
 
     metric: Metric
@@ -97,6 +123,9 @@ class MetricQuery:
     filters: Mapping[str, Sequence[str]] = field(default_factory=dict)
     start: datetime | None = None
     end: datetime | None = None
+    min_group_size: int = 0
+    one_entity: bool = False
+    params: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         m = self.metric
@@ -163,6 +192,8 @@ class MetricQuery:
             t = t.filter(
                 t.breakdown == self.breakdown(breakdown or self.metric.breakdown or "total")
             )
+        if name in ENTITY_TABLES and self.one_entity:
+            t = one_entity_rows(t)
         return self.prepare(
             t,
             NATIVE_DIMENSIONS.get(name, {}),
@@ -189,9 +220,10 @@ class MetricQuery:
         renames = {d: t[native[d]] for d in used if d in native and native[d] != d}
         if renames:
             t = t.mutate(**renames)
-        if "team" in used:
-            tm = lake_table("team_members").select("developer_id", "day", "team").distinct()
-            t = t.left_join(tm, ["developer_id", "day"])
+        if "team" in self.by:
+            t = with_team(t)
+        elif "team" in self.filters:
+            t = in_teams(t, list(self.filters["team"]))
         if "persona" in used:
             dev = lake_table("developers")
             dev = dev.group_by("developer_id").aggregate(persona=dev.persona.max())
@@ -204,7 +236,7 @@ class MetricQuery:
             how = "left" if "experiment" not in self.filters else "inner"
             t = t.join(asg, "developer_id", how=how)
         for dim, values in self.filters.items():
-            if dim == "experiment":
+            if dim == "experiment" or (dim == "team" and "team" not in self.by):
                 continue
             vals = list(values)
             if usage and dim == "feature":
@@ -341,8 +373,8 @@ def build_expression(query: MetricQuery) -> ir.Table:
     if isinstance(measure, Custom):
         return measure.build(query)
     t = frame_for(query)
-    agg = t.group_by(query.keys).aggregate(**aggregates(measure, t))
-    out = finish(measure, agg)
+    agg = t.group_by(query.keys).aggregate(**aggregates(measure, t), **group_size(query, t))
+    out = withhold_small_groups(query, finish(measure, agg))
     return out.order_by(query.keys)
 
 

@@ -4,7 +4,9 @@
 
 * ``zero_denominator``: a ratio whose denominator is 0 in that row (e.g. no suggestion shown);
 * ``no_values``: a mean or percentile over no values;
-* ``missing_day``: the source table has no data for that period (a gap; never interpolated).
+* ``missing_day``: the source table has no data for that period (a gap; never interpolated);
+* ``too_few_users``: a slice of real data with fewer developers than the minimum group size;
+* ``partial_window``: a trailing window (WAU, MAU, 7-day) reaching before the data's first day.
 
 A metric whose source does not exist yet has ``status="unavailable"`` and a ``reason``; an
 answer without a single value has ``status="empty"`` and a ``reason`` saying why and which
@@ -32,6 +34,10 @@ NULL_REASONS = {
     "zero_denominator": "the denominator is 0 for this row",
     "no_values": "no values to average or rank in this row",
     "missing_day": "the source has no data for this period (a gap in the lake)",
+    "too_few_users": "fewer developers than the minimum group size (default 5) are in this "
+    "slice of real data; the value is withheld",
+    "partial_window": "the trailing window reaches before the first day of data, so the "
+    "value would undercount (pass --since later, or ingest earlier days)",
 }
 
 
@@ -53,6 +59,8 @@ class MetricResult:
             ``value``, the supporting columns (``numerator``/``denominator`` for ratios, ``n``
             for percentiles) and ``null_reason``.
         gaps: UTC days inside the window with no data in the metric's source table.
+        partial_periods: weeks and months only partly covered by the data or the window
+            (their values cover fewer days than the period has).
         query: the request (since, until, grain, by, filters).
         engine: duckdb or spark.
         lake: the lake's path.
@@ -66,6 +74,7 @@ class MetricResult:
     metric: Metric
     rows: pa.Table
     gaps: tuple[date, ...] = ()
+    partial_periods: tuple[date, ...] = ()
     query: dict[str, Any] = field(default_factory=dict)
     engine: str = "duckdb"
     lake: str = ""
@@ -92,6 +101,7 @@ class MetricResult:
             "query": {k: _plain(v) for k, v in self.query.items()},
             "rows": self.records(),
             "gaps": [d.isoformat() for d in self.gaps],
+            "partial_periods": [d.isoformat() for d in self.partial_periods],
             "metadata": {
                 "engine": self.engine,
                 "lake": self.lake,

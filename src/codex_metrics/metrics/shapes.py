@@ -2,7 +2,8 @@
 
 * trailing windows: distinct developers, or a ratio of sums, over the N days ending on each
   day with data (a day with no data is a gap: it gets no value, and windows never reach past
-  the lake's data to invent one);
+  the lake's data to invent one; a window starting before the first day of data is partial
+  and gets no value either, ``partial_window``);
 * shares by category: rows in a category over rows in the group (failure modes, buckets);
 * a standard measure with an extra, always-present group key (engaged users by feature).
 
@@ -19,11 +20,19 @@ import ibis
 import ibis.expr.types as ir
 
 from codex_metrics.metrics.catalogue import Custom, Distinct, Ratio, RowExpr, Total
-from codex_metrics.metrics.query import MetricQuery, aggregates, finish, lake_table
+from codex_metrics.metrics.query import (
+    MetricQuery,
+    aggregates,
+    finish,
+    group_size,
+    lake_table,
+    withhold_small_groups,
+)
 
 __all__ = [
     "calendar",
     "category_share",
+    "first_data_day",
     "mean_of_daily",
     "rolling_distinct",
     "rolling_ratio",
@@ -59,14 +68,42 @@ def mean_of_daily(q: MetricQuery, daily: ir.Table, cal: ir.Table) -> ir.Table:
     ).order_by(keys)
 
 
+def first_data_day(q: MetricQuery) -> ir.IntegerValue:
+    """Epoch day of the first day with data in the metric's source (any window, any slice)."""
+    t = lake_table(q.metric.source)
+    return t.day.min().epoch_days()
+
+
+def _partial(out: ir.Table, window_days: int, q: MetricQuery) -> ir.Table:
+    """Null (``partial_window``) the days whose window starts before the first day of data."""
+    partial = out.period.epoch_days() - (window_days - 1) < first_data_day(q)
+    changes = {
+        name: ibis.cases((partial, ibis.null(out[name].type())), else_=out[name])
+        for name in ("value", "numerator", "denominator")
+        if name in out.columns
+    }
+    changes["null_reason"] = ibis.cases(
+        (partial, ibis.literal("partial_window")), else_=out.null_reason
+    )
+    return out.mutate(**changes)
+
+
 def rolling_distinct(window_days: int, where: RowExpr | None = None) -> Custom:
     """Distinct developers active in the ``window_days`` days ending on each day with data.
 
-    At week or month grain the value is the mean of the daily values over the period's days
-    (e.g. average DAU), never a sum of distinct counts.
+    A day whose window reaches before the first day of data has no value (``partial_window``:
+    it would undercount, and a run of them looks like a ramp). At week or month grain a 1-day
+    window reports the mean of the daily values (average DAU); longer windows (WAU, MAU) report
+    the developers active in the period itself, as ``active_users`` does.
     """
 
     def build(q: MetricQuery) -> ir.Table:
+        if window_days > 1 and q.grain != "day":
+            t = q.source()
+            if where is not None:
+                t = t.filter(where(t))
+            out = t.group_by(q.keys).aggregate(value=t.developer_id.nunique())
+            return out.mutate(null_reason=ibis.null("string")).order_by(q.keys)
         t = q.source(lookback_days=window_days - 1)
         if where is not None:
             t = t.filter(where(t))
@@ -78,7 +115,8 @@ def rolling_distinct(window_days: int, where: RowExpr | None = None) -> Custom:
             j = cal.join(act, [act.d <= cal.cd, act.d > cal.cd - window_days])
             daily = j.group_by(["day", "period", *q.by]).aggregate(value=j.developer_id.nunique())
         daily = daily.mutate(period=daily.day) if q.grain == "day" else daily
-        return mean_of_daily(q, daily.drop("day"), cal)
+        out = mean_of_daily(q, daily.drop("day"), cal)
+        return _partial(out, window_days, q) if window_days > 1 else out
 
     return Custom(build)
 
@@ -96,7 +134,7 @@ def rolling_ratio(measure: Ratio, window_days: int) -> Custom:
             numerator=j.numerator.sum(), denominator=j.denominator.sum()
         )
         agg = agg.rename(period="day")
-        return finish(measure, agg).order_by(q.keys)
+        return _partial(finish(measure, agg), window_days, q).order_by(q.keys)
 
     return Custom(build, grains=("day",))
 
@@ -120,7 +158,8 @@ def category_share(
         out = out.mutate(value=out.numerator / out.denominator, null_reason=ibis.null("string"))
         return out.order_by([*q.keys, name])
 
-    return Custom(build, extra=(name,))
+    # Shares of one window are as meaningful as per day: grain all (the whole window) too.
+    return Custom(build, extra=(name,), grains=("day", "week", "month", "all"))
 
 
 def with_key(measure: Total | Distinct | Ratio, key: str) -> Custom:
@@ -129,7 +168,7 @@ def with_key(measure: Total | Distinct | Ratio, key: str) -> Custom:
     def build(q: MetricQuery) -> ir.Table:
         q2 = q if key in q.by else replace(q, by=(*q.by, key))
         t = q2.source()
-        agg = t.group_by(q2.keys).aggregate(**aggregates(measure, t))
-        return finish(measure, agg).order_by(q2.keys)
+        agg = t.group_by(q2.keys).aggregate(**aggregates(measure, t), **group_size(q2, t))
+        return withhold_small_groups(q2, finish(measure, agg)).order_by(q2.keys)
 
     return Custom(build, extra=(key,))

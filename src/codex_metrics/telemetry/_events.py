@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from codex_metrics.lake.schema import EDITORS, FAILURE_MODES, FEATURES, LANGUAGES, REQUEST_STATUSES
+from codex_metrics.telemetry._latency_rollup import latency_histogram_rows
 from codex_metrics.telemetry.personas import PERSONAS, Population
 from codex_metrics.telemetry.rollup import EventCodes
 from codex_metrics.telemetry.scenarios import SimulationConfig
@@ -85,7 +86,9 @@ class DayContext:
     activity_factor: float
     models: Models
     latency_multiplier: np.ndarray  # per model
-    arm_of_developer: np.ndarray | None  # per developer in the block: 0 = A, 1 = B, -1 = none
+    arm_of_developer: (
+        np.ndarray | None
+    )  # per developer in the block: 0 = A, 1 = B, 2 = C, -1 = none
     in_experiment: bool
     regression_period: str | None = None  # "before" / "after" in the latency_regression scenario
 
@@ -108,6 +111,7 @@ class BlockDay:
     suggestions: pa.Table
     last_event_us: np.ndarray  # per developer in the block, -1 when no event
     codes: EventCodes  # the suggestions as integer codes, for the daily roll-up
+    latency_histograms: pa.Table  # the block-day's rows of latency_histograms_daily
 
 
 def stream_rng(
@@ -161,7 +165,7 @@ def generate_block_day(
     language = np.where(rng.random(n) < 0.78, pop.language[g], other_lang).astype(np.int8)
     if ctx.arm_of_developer is not None and ctx.in_experiment:
         arm = ctx.arm_of_developer[local]
-        model = (arm == 1).astype(np.int8)
+        model = np.maximum(arm, 0).astype(np.int8)  # outside the experiment: model A
     else:
         arm = None
         model = (
@@ -209,6 +213,9 @@ def generate_block_day(
     truth.add("events", n)
     truth.add("shown", ok.sum())
     truth.add("expected_accepted", (p_accept * ok).sum())
+    completion = ok & (feature == 0)  # code completions: what copilot-metrics-viewer rates
+    truth.add("completion_shown", completion.sum())
+    truth.add("completion_expected_accepted", (p_accept * completion).sum())
     persona = pop.persona[g]
     for k in range(len(PERSONAS)):
         in_k = persona == k
@@ -217,7 +224,8 @@ def generate_block_day(
     if arm is not None:
         # Both potential outcomes of every experiment developer's events (common random numbers).
         member = arm >= 0
-        for a, name in ((0, "a"), (1, "b")):
+        for a in range(len(ctx.models.names)):
+            name = chr(ord("a") + a)
             lat_a = (base_latency * ctx.models.latency_factor[a] * ctx.latency_multiplier[a])[
                 member
             ]
@@ -276,6 +284,7 @@ def generate_block_day(
         mode[status == STATUS_INDEX[s]] = MODE_INDEX["service_error" if s == "error" else s]
 
     dev_col = dictionary(local, ids)
+    stored_latency = np.round(latency, 1)
     org_col = org_column(cfg, pop.org[g])
     acc_mask = ~accepted
     suggestions = pa.table(
@@ -292,7 +301,7 @@ def generate_block_day(
             "editor": dictionary(pop.editor[g], EDITORS),
             "model_version": dictionary(model, ctx.models.names),
             "status": dictionary(status, REQUEST_STATUSES),
-            "latency_ms": np.round(latency, 1),
+            "latency_ms": stored_latency,
             "chars_suggested": chars,
             "lines_suggested": lines,
             "accepted": accepted,
@@ -327,7 +336,17 @@ def generate_block_day(
         lines_suggested=lines,
         lines_accepted=lines_acc,
     )
-    return BlockDay(suggestions, last, codes)
+    histograms = latency_histogram_rows(
+        developer=local,
+        developer_ids=ids,
+        developer_org=pop.org[dev],
+        orgs=org_names(cfg),
+        feature=feature,
+        model=model,
+        models=ctx.models.names,
+        latency_ms=stored_latency,
+    )
+    return BlockDay(suggestions, last, codes, histograms)
 
 
 def org_names(cfg: SimulationConfig) -> list[str]:

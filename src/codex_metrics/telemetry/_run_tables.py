@@ -23,9 +23,15 @@ from codex_metrics.telemetry._events import (
     utc_micros,
 )
 from codex_metrics.telemetry.personas import EXPERIENCE_MEAN_YEARS, NEVER, PERSONAS, Population
-from codex_metrics.telemetry.scenarios import SimulationConfig
+from codex_metrics.telemetry.scenarios import SimulationConfig, arm_weights
 
 EXPERIMENT_ID = "exp-model-b-vs-a"
+THREE_ARM_EXPERIMENT_ID = "exp-models-b-c-vs-a"
+
+
+def experiment_id_for(cfg: SimulationConfig) -> str:
+    """The id of the experiment a scenario writes."""
+    return THREE_ARM_EXPERIMENT_ID if cfg.scenario == "ab_three_arms" else EXPERIMENT_ID
 
 
 def team_rows(
@@ -132,11 +138,14 @@ def whole_tables(
             lost = np.random.default_rng([cfg.seed, 8]).random(pop.size)[dev] < bug
             logged &= ~((arm == 1) & lost)
         exp_start = start_us + cfg.integer("ab.pre_days") * day_us
+        names = ["A", "B", "C"][: len(arm_weights(cfg))]
         out["assignments"] = pa.table(
             {
-                "experiment_id": pa.array([EXPERIMENT_ID] * int(logged.sum()), pa.string()),
+                "experiment_id": pa.array(
+                    [experiment_id_for(cfg)] * int(logged.sum()), pa.string()
+                ),
                 "developer_id": pa.array(ids).filter(pa.array(logged)),
-                "arm": dictionary(arm[logged], ["A", "B"]),
+                "arm": dictionary(arm[logged], names),
                 "assigned_at": timestamps(np.full(int(logged.sum()), exp_start)),
             }
         )
@@ -148,15 +157,18 @@ def whole_tables(
 def experiment_row(cfg: SimulationConfig, planned: int) -> pa.Table:
     day_us = US_PER_DAY
     start_us = utc_micros(cfg.start)
-    w = cfg["ab.weight_b"]
+    weights = arm_weights(cfg)
+    models = [cfg.text("ab.model_a"), cfg.text("ab.model_b")]
+    if len(weights) == 3:
+        models.append(cfg.text("ab3.model_c"))
     return pa.table(
         {
-            "experiment_id": [EXPERIMENT_ID],
-            "description": [f"{cfg.text('ab.model_b')} vs {cfg.text('ab.model_a')} (simulated)"],
+            "experiment_id": [experiment_id_for(cfg)],
+            "description": [f"{' and '.join(models[1:])} vs {models[0]} (simulated)"],
             "arms": [
                 [
-                    {"arm": "A", "model_version": cfg.text("ab.model_a"), "weight": 1 - w},
-                    {"arm": "B", "model_version": cfg.text("ab.model_b"), "weight": w},
+                    {"arm": name, "model_version": model, "weight": w}
+                    for name, model, w in zip("ABC", models, weights, strict=False)
                 ]
             ],
             "pre_period_start": timestamps(np.array([start_us])),
@@ -166,6 +178,7 @@ def experiment_row(cfg: SimulationConfig, planned: int) -> pa.Table:
             "guardrail_metrics": [
                 [
                     {"metric": "latency_mean_ms", "margin": 0.05},
+                    {"metric": "latency_p90_ms", "margin": 0.05},
                     {"metric": "error_rate", "margin": 0.10},
                 ]
             ],
@@ -178,6 +191,10 @@ def experiment_row(cfg: SimulationConfig, planned: int) -> pa.Table:
                 ]
             ],
             "planned_developers": [planned],
+            # P90 latency is judged on code completions, the feature developers wait on.
+            "metric_filters": [
+                [{"metric": "latency_p90_ms", "dimension": "feature", "value": "code_completion"}]
+            ],
         }
     )
 

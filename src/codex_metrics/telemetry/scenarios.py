@@ -17,18 +17,22 @@ from pathlib import Path
 from codex_metrics.errors import ConfigError, ParameterError
 
 __all__ = [
+    "AB_SCENARIOS",
     "DEFAULT_START",
     "PARAMETERS",
     "SCENARIOS",
     "ParamSpec",
     "Scenario",
     "SimulationConfig",
+    "arm_weights",
     "build_config",
     "load_overrides_file",
     "parse_set_options",
 ]
 
 DEFAULT_START = date(2025, 3, 3)  # a Monday; never "today", so runs are reproducible
+#: Scenarios that randomise developers into experiment arms.
+AB_SCENARIOS = ("ab_test", "ab_three_arms")
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,12 @@ PARAMETERS: dict[str, ParamSpec] = {
     ),
     "ab.model_a": _p("codex-completion-a", "Model version of arm A."),
     "ab.model_b": _p("codex-completion-b", "Model version of arm B."),
+    # ab_three_arms (with ab.pre_days, ab.lift_acceptance, ab.latency_ratio and the models of A, B)
+    "ab3.weight_b": _p(1 / 3, "Intended allocation to arm B (three arms).", 0.01, 0.98),
+    "ab3.weight_c": _p(1 / 3, "Intended allocation to arm C (three arms).", 0.01, 0.98),
+    "ab3.lift_acceptance_c": _p(0.05, "Log-odds lift of acceptance on model C.", -2, 2),
+    "ab3.latency_ratio_c": _p(1.0, "Latency of model C relative to A.", 0.1, 10),
+    "ab3.model_c": _p("codex-completion-c", "Model version of arm C."),
     # rollout
     "rollout.waves": _p(4, "Number of staggered adoption waves during the period.", 1, 52),
     "rollout.initial_share": _p(0.15, "Share adopted before the start.", 0, 1),
@@ -129,6 +139,20 @@ SCENARIOS: dict[str, Scenario] = {
             "ab_test",
             "A pre-period on model A for everyone, then A vs B randomised per developer.",
             (*_COMMON, "ab"),
+        ),
+        Scenario(
+            "ab_three_arms",
+            "A pre-period on model A for everyone, then A vs B vs C randomised per developer.",
+            (
+                *_COMMON,
+                "ab.pre_days",
+                "ab.lift_acceptance",
+                "ab.latency_ratio",
+                "ab.srm_bug",
+                "ab.model_a",
+                "ab.model_b",
+                "ab3",
+            ),
         ),
         Scenario(
             "rollout",
@@ -176,6 +200,14 @@ class SimulationConfig:
     def items(self) -> Iterator[tuple[str, float | int | str]]:
         """All parameters, sorted by key."""
         return iter(sorted(self.params.items()))
+
+
+def arm_weights(cfg: SimulationConfig) -> list[float]:
+    """Intended allocation of arms A, B (and C) in an experiment scenario."""
+    if cfg.scenario == "ab_three_arms":
+        b, c = cfg["ab3.weight_b"], cfg["ab3.weight_c"]
+        return [1 - b - c, b, c]
+    return [1 - cfg["ab.weight_b"], cfg["ab.weight_b"]]
 
 
 def parse_set_options(values: list[str] | None) -> dict[str, str]:
@@ -262,13 +294,18 @@ def build_config(
                 key, f"unknown parameter for scenario {scenario}{hint}; groups here: {allowed}"
             )
         params[key] = _coerce(key, PARAMETERS[key], raw)
-    if scenario == "ab_test" and int(params["ab.pre_days"]) >= days:
+    if scenario in AB_SCENARIOS and int(params["ab.pre_days"]) >= days:
         raise ParameterError(
             "ab.pre_days", f"must be less than --days ({days}) to leave an experiment period"
         )
     if scenario == "latency_regression" and int(params["regression.day"]) >= days:
         raise ParameterError("regression.day", f"must be less than --days ({days})")
-    for key in ("ab.model_a", "ab.model_b"):
+    if (
+        scenario == "ab_three_arms"
+        and float(params["ab3.weight_b"]) + float(params["ab3.weight_c"]) >= 0.99
+    ):
+        raise ParameterError("ab3.weight_c", "arms B and C must leave arm A at least 1%")
+    for key in ("ab.model_a", "ab.model_b", "ab3.model_c"):
         if key in params and not str(params[key]).strip():
             raise ParameterError(key, "must not be empty")
     return SimulationConfig(scenario, developers, days, seed, start, params)

@@ -42,13 +42,14 @@ from codex_metrics.telemetry._events import (
     TruthSums,
     generate_block_day,
 )
+from codex_metrics.telemetry._latency_truth import completion_latency_cdf_sums
 from codex_metrics.telemetry._run_tables import team_rows, truth_part, whole_tables
 from codex_metrics.telemetry.personas import (
     Population,
     draw_population,
 )
 from codex_metrics.telemetry.rollup import rollup_usage_daily_codes
-from codex_metrics.telemetry.scenarios import SimulationConfig
+from codex_metrics.telemetry.scenarios import AB_SCENARIOS, SimulationConfig, arm_weights
 from codex_metrics.telemetry.truth import complete_truth, write_part
 
 __all__ = [
@@ -67,7 +68,16 @@ BLOCK_SIZE = 2048
 #: Smallest block: below it per-block overhead outweighs the vectorised generation.
 MIN_BLOCK_SIZE = 256
 SAMPLE_ROWS = 1000
-DAY_TABLES = ("suggestions", "usage_daily", "typing", "tasks", "surveys", "team_members", "seats")
+DAY_TABLES = (
+    "suggestions",
+    "usage_daily",
+    "latency_histograms_daily",
+    "typing",
+    "tasks",
+    "surveys",
+    "team_members",
+    "seats",
+)
 WHOLE_TABLES = ("developers", "experiments", "assignments")
 #: Lake lock held while a simulation publishes, so two runs never interleave their tables.
 PUBLISH_LOCK = "simulator-publish"
@@ -126,17 +136,28 @@ def _models(cfg: SimulationConfig) -> Models:
             np.array([0.0, cfg["ab.lift_acceptance"]]),
             np.array([1.0, cfg["ab.latency_ratio"]]),
         )
+    if cfg.scenario == "ab_three_arms":
+        return Models(
+            (cfg.text("ab.model_a"), cfg.text("ab.model_b"), cfg.text("ab3.model_c")),
+            np.array([0.0, cfg["ab.lift_acceptance"], cfg["ab3.lift_acceptance_c"]]),
+            np.array([1.0, cfg["ab.latency_ratio"], cfg["ab3.latency_ratio_c"]]),
+        )
     return Models(BASELINE_MODELS, BASELINE_MODEL_ACCEPT, BASELINE_MODEL_LATENCY)
 
 
 def _arms(cfg: SimulationConfig, pop: Population) -> np.ndarray | None:
-    """Arm per developer (0 = A, 1 = B, -1 = not in the experiment) for ab_test."""
-    if cfg.scenario != "ab_test":
+    """Arm per developer (0 = A, 1 = B, 2 = C, -1 = not in the experiment)."""
+    if cfg.scenario not in AB_SCENARIOS:
         return None
     start = cfg.integer("ab.pre_days")
     eligible = (pop.adopted_day < start) & (pop.churned_day > start)
     u = np.random.default_rng([cfg.seed, 6]).random(pop.size)
-    return np.where(eligible, (u < cfg["ab.weight_b"]).astype(np.int8), -1).astype(np.int8)
+    # Arm k for u past the cumulative weight of arms 1..k-1, counted from B (A takes the rest):
+    # with two arms this is exactly ``u < weight_b`` for B.
+    weights = arm_weights(cfg)
+    edges = np.cumsum(weights[1:])
+    arm = np.where(u < edges[-1], np.searchsorted(edges, u, side="right") + 1, 0)
+    return np.where(eligible, arm, -1).astype(np.int8)
 
 
 def _day_context(
@@ -152,7 +173,7 @@ def _day_context(
         if after:
             hit = [not target or name == target for name in models.names]
             multiplier = np.where(hit, cfg["regression.factor"], 1.0)
-    in_experiment = cfg.scenario == "ab_test" and d >= cfg.integer("ab.pre_days")
+    in_experiment = cfg.scenario in AB_SCENARIOS and d >= cfg.integer("ab.pre_days")
     return DayContext(
         d, day, _activity_factor(cfg, day), models, multiplier, arms, in_experiment, period
     )
@@ -250,6 +271,7 @@ def generate(
                 tables = {
                     "suggestions": out.suggestions,
                     "usage_daily": rollup_usage_daily_codes(out.codes),
+                    "latency_histograms_daily": out.latency_histograms,
                     "team_members": team_rows(cfg, pop, dev, d, block_ids[b]),
                     **generate_activity(cfg, pop, dev, b, ctx, block_ids[b]),
                 }
@@ -291,9 +313,14 @@ def generate(
             .append_column("ingested_at", pa.array([stamp] * n_rows, pa.timestamp("us", tz="UTC")))
             .append_column("run_id", pa.array([run_id] * n_rows))
         )
-    return GeneratedPartition(
-        run_id, partition, writes, truth_part(cfg, pop, mine, run_id, sums), sample_table
-    )
+    part = truth_part(cfg, pop, mine, run_id, sums)
+    if arms is not None:
+        days = [_activity_factor(cfg, cfg.start + timedelta(days=d)) for d in range(cfg.days)]
+        names = [chr(ord("a") + k) for k in range(len(models.names))]
+        part["completion_latency"] = completion_latency_cdf_sums(
+            cfg, pop, mine, arms, list(models.latency_factor), names, days
+        )
+    return GeneratedPartition(run_id, partition, writes, part, sample_table)
 
 
 def block_size_for(developers: int) -> int:

@@ -11,12 +11,19 @@ Estimands (each under ``estimands``):
 
 * ``acceptance_rate_expected``: Σ P(accept) over shown suggestions / Σ shown, the pooled rate the
   data's acceptance rate by count estimates.
+* ``completion_acceptance_rate_expected``: the same over code completions only (feature
+  ``code_completion``), what ``completion_acceptance_rate_by_count`` estimates.
 * ``acceptance_rate_by_persona``: the same per persona.
-* ``ab_test.pooled_acceptance_difference``: over every randomised developer's experiment-period
+* ``ab_test.pooled_acceptance_difference`` (``_c`` for arm C of ab_three_arms, against A; the
+  scenario's estimands are under ``ab_test`` too): over every randomised developer's experiment-period
   suggestions, both potential outcomes with common random numbers:
   Σ E[accepted | B] / Σ shown | B  −  Σ E[accepted | A] / Σ shown | A. This is what a
   ratio-of-sums comparison of the two arms estimates; it differs from the lift parameter because
   developers differ and latency feeds acceptance.
+* ``ab_test.completion_latency_p90_ms_a`` (and ``_b``, P50 and P99): the quantile of each arm's
+  code-completion latency, the mixture over every randomised developer weighted by their
+  expected completion requests in the experiment period (both potential outcomes), what a
+  clustered quantile comparison of the arms estimates.
 * ``latency_regression``: expected acceptance and mean completion latency before / after.
 * ``tasks``: the AI speed-up at each experience level; ``rollout``: adopters' and non-adopters'
   mean experience.
@@ -32,6 +39,7 @@ from typing import Any
 
 from codex_metrics.errors import DataNotFoundError
 from codex_metrics.lake import Lake
+from codex_metrics.telemetry._latency_truth import arm_quantile, combine_cdf_sums
 
 __all__ = [
     "TRUTH_FILE",
@@ -142,6 +150,9 @@ def combine_parts(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     personas = first["personas"]
     estimands: dict[str, Any] = {
         "acceptance_rate_expected": _ratio(sums.get("expected_accepted", 0), sums.get("shown", 0)),
+        "completion_acceptance_rate_expected": _ratio(
+            sums.get("completion_expected_accepted", 0), sums.get("completion_shown", 0)
+        ),
         "acceptance_rate_by_persona": {
             name: _ratio(
                 sums.get(f"persona_expected_accepted_{k}", 0), sums.get(f"persona_shown_{k}", 0)
@@ -152,16 +163,27 @@ def combine_parts(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     }
     if "ab_shown_a" in sums:
         rate_a = _ratio(sums["ab_expected_accepted_a"], sums["ab_shown_a"])
-        rate_b = _ratio(sums["ab_expected_accepted_b"], sums["ab_shown_b"])
-        estimands["ab_test"] = {
-            "acceptance_rate_a": rate_a,
-            "acceptance_rate_b": rate_b,
-            "pooled_acceptance_difference": None
-            if rate_a is None or rate_b is None
-            else rate_b - rate_a,
-            "latency_mean_ms_a": _ratio(sums["ab_latency_sum_a"], sums["ab_requests_a"]),
-            "latency_mean_ms_b": _ratio(sums["ab_latency_sum_b"], sums["ab_requests_b"]),
-        }
+        ab: dict[str, Any] = {}
+        for arm in "abc":
+            if f"ab_shown_{arm}" not in sums:
+                continue
+            rate = _ratio(sums[f"ab_expected_accepted_{arm}"], sums[f"ab_shown_{arm}"])
+            ab[f"acceptance_rate_{arm}"] = rate
+            ab[f"latency_mean_ms_{arm}"] = _ratio(
+                sums[f"ab_latency_sum_{arm}"], sums[f"ab_requests_{arm}"]
+            )
+            if arm != "a":
+                suffix = "" if arm == "b" else f"_{arm}"
+                ab[f"pooled_acceptance_difference{suffix}"] = (
+                    None if rate_a is None or rate is None else rate - rate_a
+                )
+        estimands["ab_test"] = ab
+        latency = combine_cdf_sums([p.get("completion_latency") or {} for p in parts])
+        if latency is not None:
+            for arm, cdf in latency["cdf"].items():
+                for q in (0.5, 0.9, 0.99):
+                    key = f"completion_latency_p{round(q * 100)}_ms_{arm}"
+                    estimands["ab_test"][key] = arm_quantile(cdf, latency["weight"], q)
     if "regression_shown_after" in sums:
         estimands["latency_regression"] = {
             period: {

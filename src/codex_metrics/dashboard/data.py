@@ -1,0 +1,298 @@
+"""Cached loaders: every number the dashboard shows, from library calls, keyed on the snapshot.
+
+A render resolves the lake's snapshot once (:func:`snapshot_for`); its ``key`` changes whenever a
+commit lands, so new data shows up on the next render without a restart and unchanged data is
+never recomputed. Loaders return plain data (result envelopes as dicts, rows as lists), never
+connections, so Streamlit can cache them. No SQL and no statistics here: only library calls.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from codex_metrics.errors import CodexMetricsError
+
+__all__ = [
+    "Kpi",
+    "LakeState",
+    "eval_details",
+    "eval_runs",
+    "experiment_report",
+    "experiments",
+    "freshness",
+    "kpi",
+    "metric",
+    "milestones",
+    "snapshot_for",
+    "source_runs",
+]
+
+_cached = st.cache_data(max_entries=512, show_spinner=False)
+
+
+@dataclass(frozen=True)
+class LakeState:
+    """What a render reads: the lake, the pinned snapshot's key, the source selection."""
+
+    root: str
+    key: str
+    sources: str | None
+    versions: dict[str, int] = field(default_factory=dict)
+    sources_read: tuple[str, ...] = ()
+    selection: str = ""
+    first_day: date | None = None
+    last_day: date | None = None
+    has_data: bool = False
+
+
+def snapshot_for(root: str, sources: str | None) -> LakeState:
+    """Resolve the snapshot now (cheap: the logs only) and describe it."""
+    from codex_metrics.lake import Lake
+
+    lake = Lake.open(Path(root), create=False)
+    snap = lake.snapshot(sources=sources)
+    days = sorted(snap.days("suggestions") | snap.days("usage_daily"))
+    return LakeState(
+        root=root,
+        key=snap.key,
+        sources=sources,
+        versions=snap.versions,
+        sources_read=tuple(snap.sources_read()),
+        selection=snap.sources.describe(),
+        first_day=days[0] if days else None,
+        last_day=days[-1] if days else None,
+        has_data=any(t.files for t in snap.tables.values()),
+    )
+
+
+def _snapshot(state: LakeState) -> Any:
+    return _reader(state.root, state.key, state.sources)[0]
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _reader(root: str, key: str, sources: str | None) -> tuple[Any, Any, threading.Lock]:
+    """One snapshot and one DuckDB engine per lake snapshot, shared by every render.
+
+    DuckDB connections are not safe for concurrent use, so sessions take turns (the lock);
+    queries are short and cached above.
+    """
+    from codex_metrics.lake import Lake
+    from codex_metrics.metrics import open_engine
+
+    snapshot = Lake.open(Path(root), create=False).snapshot(sources=sources)
+    return snapshot, open_engine(snapshot, "duckdb"), threading.Lock()
+
+
+@_cached
+def _metric(
+    root: str,
+    key: str,
+    sources: str | None,
+    name: str,
+    since: date | None,
+    until: date | None,
+    grain: str,
+    by: tuple[str, ...],
+    filters: tuple[tuple[str, tuple[str, ...]], ...],
+) -> dict[str, Any]:
+    from codex_metrics.metrics import compute_metric
+
+    snapshot, engine, lock = _reader(root, key, sources)
+    with lock:
+        result = compute_metric(
+            name,
+            snapshot,
+            since=since,
+            until=until,
+            grain=grain,
+            by=list(by),
+            filters={d: list(v) for d, v in filters},
+            engine=engine,
+        )
+    doc = result.to_dict()
+    doc["csv"] = result.to_csv()
+    return doc
+
+
+def metric(
+    state: LakeState,
+    name: str,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    grain: str = "day",
+    by: tuple[str, ...] = (),
+    filters: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    """A metric's result envelope (``rows``, ``gaps``, ``metadata``, ``csv``), cached.
+
+    A metric that cannot be sliced as asked comes back with ``status="unavailable"`` and the
+    reason, never an exception in the page.
+    """
+    frozen = tuple(sorted((d, tuple(v)) for d, v in (filters or {}).items()))
+    try:
+        return _metric(state.root, state.key, state.sources, name, since, until, grain, by, frozen)
+    except CodexMetricsError as exc:
+        return {"status": "unavailable", "reason": str(exc), "rows": [], "gaps": [], "csv": ""}
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """A headline number with its previous-period value and a daily sparkline."""
+
+    name: str
+    value: float | None
+    previous: float | None
+    spark: list[float]
+    reason: str | None = None
+
+    @property
+    def delta(self) -> float | None:
+        """Change against the previous period of the same length."""
+        if self.value is None or self.previous is None:
+            return None
+        return self.value - self.previous
+
+
+def _single(doc: dict[str, Any]) -> float | None:
+    values = [r["value"] for r in doc.get("rows", []) if r.get("value") is not None]
+    return float(values[0]) if len(values) == 1 else None
+
+
+def kpi(
+    state: LakeState,
+    name: str,
+    *,
+    since: date,
+    until: date,
+    filters: dict[str, list[str]] | None = None,
+) -> Kpi:
+    """``name`` over [since, until] (grain all), the same over the period before, and daily."""
+    length = (until - since).days + 1
+    now = metric(state, name, since=since, until=until, grain="all", filters=filters)
+    before = metric(
+        state,
+        name,
+        since=since - timedelta(days=length),
+        until=since - timedelta(days=1),
+        grain="all",
+        filters=filters,
+    )
+    daily = metric(state, name, since=since, until=until, grain="day", filters=filters)
+    spark = [float(r["value"]) for r in daily.get("rows", []) if r.get("value") is not None]
+    reason = now.get("reason") if _single(now) is None else None
+    return Kpi(name, _single(now), _single(before), spark, reason)
+
+
+@_cached
+def _experiments(root: str, key: str, sources: str | None) -> list[dict[str, Any]]:
+    from codex_metrics.experiments import list_experiments
+
+    return [
+        d.to_dict() for d in list_experiments(_snapshot(LakeState(root, key, sources)).connect())
+    ]
+
+
+def experiments(state: LakeState) -> list[dict[str, Any]]:
+    """Every experiment in the lake (newest first)."""
+    return _experiments(state.root, state.key, state.sources)
+
+
+@_cached
+def _report(root: str, key: str, sources: str | None, experiment_id: str) -> dict[str, Any]:
+    from codex_metrics.experiments import analyze_experiment, report_to_dict
+
+    # The report prefetches into its connection: give it one of its own.
+    con = _snapshot(LakeState(root, key, sources)).connect()
+    return report_to_dict(analyze_experiment(con, experiment_id))
+
+
+def experiment_report(state: LakeState, experiment_id: str) -> dict[str, Any]:
+    """The experiment report as JSON-ready data (the same as ``ab analyze --format json``)."""
+    return _report(state.root, state.key, state.sources, experiment_id)
+
+
+@_cached
+def _eval_runs(root: str, key: str) -> list[dict[str, Any]]:
+    from codex_metrics.evaluation import runs_from_lake
+
+    return runs_from_lake(Path(root))
+
+
+def eval_runs(state: LakeState) -> list[dict[str, Any]]:
+    """One row per evaluation run stored in the lake."""
+    return _eval_runs(state.root, state.key)
+
+
+@_cached
+def _eval_details(root: str, key: str, run_ids: tuple[str, ...]) -> dict[str, Any]:
+    from codex_metrics.evaluation import compare_runs, run_from_lake
+    from codex_metrics.evaluation.intervals import pass_at_k_intervals
+
+    runs = [run_from_lake(Path(root), r) for r in run_ids]
+    pass_rows = [
+        {"run": r.run_id, "model": r.model_version, "k": p.k, "value": p.value,
+         "low": p.ci_low, "high": p.ci_high, "tasks": p.tasks}
+        for r in runs
+        for p in pass_at_k_intervals(r)
+    ]  # fmt: skip
+    outcome_rows = [
+        {"run": r.run_id, "model": r.model_version, "outcome": o, "samples": n,
+         "value": n / max(1, len(r.records))}
+        for r in runs
+        for o, n in r.outcome_counts().items()
+        if n
+    ]  # fmt: skip
+    comparison = compare_runs(runs[-2], runs[-1]).to_dict() if len(runs) >= 2 else None
+    return {"pass_at_k": pass_rows, "outcomes": outcome_rows, "comparison": comparison}
+
+
+def eval_details(state: LakeState, run_ids: list[str]) -> dict[str, Any]:
+    """pass@k with task-bootstrap intervals, outcome shares, and the comparison of the last two."""
+    return _eval_details(state.root, state.key, tuple(run_ids))
+
+
+@_cached
+def _milestones(
+    root: str, key: str, sources: str | None, since: date, until: date
+) -> list[dict[str, Any]]:
+    from codex_metrics.alerts import list_annotations
+
+    snapshot = _reader(root, key, sources)[0]
+    return list_annotations(snapshot, since=since, until=until)
+
+
+def milestones(state: LakeState, since: date, until: date) -> list[dict[str, Any]]:
+    """Annotations in the window (deploys, releases, rollouts, experiment starts)."""
+    return _milestones(state.root, state.key, state.sources, since, until)
+
+
+@_cached
+def _freshness(root: str, key: str) -> list[dict[str, Any]]:
+    from codex_metrics.lake import Lake
+
+    lake = Lake.open(Path(root), create=False)
+    return [i.to_dict() for i in lake.info()]
+
+
+def freshness(state: LakeState) -> list[dict[str, Any]]:
+    """Per table: version, files, rows, days and last update per source."""
+    return _freshness(state.root, state.key)
+
+
+@_cached
+def _source_runs(root: str, key: str) -> list[dict[str, Any]]:
+    from codex_metrics.lake import Lake, source_freshness
+
+    return source_freshness(Lake.open(Path(root), create=False).snapshot(sources="all"))
+
+
+def source_runs(state: LakeState) -> list[dict[str, Any]]:
+    """Per source and scope: last successful update, last error, rows (ingest and collect)."""
+    return _source_runs(state.root, state.key)

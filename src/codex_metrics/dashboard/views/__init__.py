@@ -1,0 +1,1 @@
+"""What each dashboard page draws: one module per page, each a ``render()`` (UI only)."""

@@ -1,0 +1,64 @@
+"""Overview: the headline numbers with their change, and what needs attention."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from codex_metrics.charts.rows import rows_time_series
+from codex_metrics.dashboard.context import context
+from codex_metrics.dashboard.data import kpi, milestones
+from codex_metrics.dashboard.views._common import series
+from codex_metrics.dashboard.widgets import chart_block, definition, kpi_metric, missing_data
+
+#: (label, metric, unit, extra filters, higher is better)
+KPIS = [
+    ("Active users", "active_users", "users", {}, True),
+    ("Acceptance", "usage_completion_acceptance_rate_by_count", "ratio", {}, True),
+    ("P90 latency", "latency_p90_ms", "ms", {"feature": ["code_completion"]}, False),
+    ("Eval pass@1", "eval_pass_rate", "ratio", {}, True),
+    ("Satisfaction", "satisfaction_mean", "", {}, True),
+]
+
+
+def render() -> None:
+    """The KPI row and the open alerts."""
+    ctx = context()
+    f = ctx.filters
+    marks = milestones(ctx.state, f.since, f.until)
+    st.title("Overview")
+    if not ctx.state.has_data:
+        missing_data("telemetry")
+        return
+    st.caption(
+        f"{f.since} to {f.until} (UTC), compared with the {f.days} days before; acceptance is "
+        "for code completions, latency the P90 of completions; hover a number for its definition."
+    )
+    cols = st.columns(len(KPIS))
+    for col, (label, name, unit, extra, better) in zip(cols, KPIS, strict=True):
+        dims = definition(name).get("dimensions", [])
+        filters = {**f.for_metric(dims), **extra}
+        with col:
+            kpi_metric(
+                label, kpi(ctx.state, name, since=f.since, until=f.until, filters=filters),
+                unit=unit, better=better,
+            )  # fmt: skip
+    doc = series(ctx, "daily_active_users")
+    chart_block(
+        title="Daily active users", metric="daily_active_users", doc=doc,
+        figure=rows_time_series(doc.get("rows", []), title="Daily active users", unit="users", milestones=marks,
+                           y_label="developers"),
+        caption="Developers active on the assistant each day (UTC).", key="overview_dau",
+        filters=f,
+    )  # fmt: skip
+    doc = series(ctx, "usage_completion_acceptance_rate_by_count")
+    chart_block(
+        title="Completion acceptance rate", metric="usage_completion_acceptance_rate_by_count",
+        doc=doc,
+        figure=rows_time_series(doc.get("rows", []), title="Completion acceptance rate", unit="ratio"),
+        caption="Accepted / generated code completions per day (what GitHub's dashboards show).",
+        key="overview_acceptance", filters=f,
+    )  # fmt: skip
+    st.subheader("Open alerts")
+    st.caption(
+        "Alerts appear here once targets are configured and `codex-metrics alerts check` runs."
+    )

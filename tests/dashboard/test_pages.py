@@ -1,0 +1,100 @@
+"""Every page renders headless (streamlit.testing) and shows the library's own numbers."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from codex_metrics.dashboard import APP_FILE
+from codex_metrics.dashboard.app import PAGES
+from codex_metrics.lake import Lake
+from codex_metrics.metrics import compute_metric
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def _app(**params: str) -> AppTest:
+    at = AppTest.from_file(str(APP_FILE), default_timeout=120)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _window(lake: Lake) -> tuple[date, date]:
+    days = sorted(lake.snapshot().days("suggestions"))
+    return max(days[0], date.fromordinal(days[-1].toordinal() - 27)), days[-1]
+
+
+def _whole(lake: Lake, name: str, since: date, until: date, **kw: object) -> float:
+    rows = compute_metric(name, lake.snapshot(), grain="all", since=since, until=until, **kw)
+    (value,) = [r["value"] for r in rows.records()]
+    return float(value)
+
+
+def test_overview_kpis_equal_the_library(lake_env: Path, dash_lake: Lake) -> None:
+    at = _app()
+    assert not at.exception, [e.value for e in at.exception]
+    since, until = _window(dash_lake)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Active users"] == f"{_whole(dash_lake, 'active_users', since, until):,.0f}"
+    rate = _whole(dash_lake, "usage_completion_acceptance_rate_by_count", since, until)
+    assert shown["Acceptance"] == f"{rate:.1%}"
+    p90 = _whole(
+        dash_lake, "latency_p90_ms", since, until, filters={"feature": ["code_completion"]}
+    )
+    assert shown["P90 latency"] == f"{p90:,.0f} ms"
+    assert shown["Satisfaction"] == f"{_whole(dash_lake, 'satisfaction_mean', since, until):,.2f}"
+    assert len(at.get("plotly_chart")) >= 2
+
+
+@pytest.mark.parametrize("page", [name for _, name, _ in PAGES])
+def test_every_page_renders_without_an_exception(lake_env: Path, page: str) -> None:
+    at = _app()
+    at.switch_page(f"app_pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title and at.title[0].value != "codex-metrics"
+
+
+def test_a_filter_changes_the_numbers_to_the_filtered_ones(lake_env: Path, dash_lake: Lake) -> None:
+    at = _app(language="python")
+    since, until = _window(dash_lake)
+    rate = _whole(dash_lake, "usage_completion_acceptance_rate_by_count", since, until,
+                  filters={"language": ["python"]})  # fmt: skip
+    assert {m.label: m.value for m in at.metric}["Acceptance"] == f"{rate:.1%}"
+    assert at.query_params["language"] in ("python", ["python"])  # kept in the URL
+
+
+def test_experiments_table_equals_the_report(lake_env: Path, dash_lake: Lake) -> None:
+    from codex_metrics.experiments import analyze_experiment, report_to_dict
+
+    at = _app()
+    at.switch_page("app_pages/experiments.py").run()
+    table = at.dataframe[0].value
+    report = report_to_dict(analyze_experiment(dash_lake.connect(), "exp-model-b-vs-a"))
+    assert list(table["metric"]) == [m["metric"] for m in report["metrics"]]
+    for row, m in zip(table.to_dict("records"), report["metrics"], strict=True):
+        rel = (m.get("comparison") or {}).get("relative") or {}
+        assert row["value"] == pytest.approx(rel.get("estimate"), nan_ok=True)
+    decision = str(report["verdict"]["decision"]).upper()
+    assert any(decision in b.value for b in [*at.success, *at.warning, *at.error])
+
+
+def test_quality_shows_the_eval_run(lake_env: Path) -> None:
+    at = _app()
+    at.switch_page("app_pages/quality.py").run()
+    assert not at.exception
+    assert any("pass@1 per run" in s.value for s in at.subheader)
+
+
+def test_an_empty_lake_shows_the_commands_that_fill_it(tmp_path: Path, monkeypatch) -> None:
+    Lake.open(tmp_path / "empty")
+    monkeypatch.setenv("CODEX_METRICS_LAKE", str(tmp_path / "empty"))
+    at = _app()
+    assert not at.exception
+    assert any("codex-metrics dashboard --demo" in c.value for c in at.code)
+    monkeypatch.setenv("CODEX_METRICS_LAKE", str(tmp_path / "nothing-here"))
+    at = _app()
+    assert any("codex-metrics ingest" in c.value for c in at.code)
