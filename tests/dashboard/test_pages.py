@@ -98,3 +98,39 @@ def test_an_empty_lake_shows_the_commands_that_fill_it(tmp_path: Path, monkeypat
     monkeypatch.setenv("CODEX_METRICS_LAKE", str(tmp_path / "nothing-here"))
     at = _app()
     assert any("codex-metrics ingest" in c.value for c in at.code)
+
+
+COPILOT = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "copilot-metrics" / "new-api"
+
+
+@pytest.fixture(scope="module")
+def copilot_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    """Real recorded Copilot reports only: no simulated world, so real-data rules apply."""
+    from functools import partial
+
+    from codex_metrics.privacy import pseudonymise
+    from codex_metrics.telemetry.ingest import IngestOptions, ingest_file
+
+    lake = Lake.open(tmp_path_factory.mktemp("copilot") / "lake")
+    options = IngestOptions(pseudonymise=partial(pseudonymise, key="test-key"))
+    for name in ("organization-28-day-report.json", "organization-users-28-day-report.json"):
+        ingest_file(lake, COPILOT / name, "copilot-report", options)
+    return lake
+
+
+def test_real_copilot_data_only(copilot_lake: Lake, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CODEX_METRICS_LAKE", str(copilot_lake.root))
+    at = _app()
+    assert not at.exception, [e.value for e in at.exception]
+    days = sorted(copilot_lake.snapshot().days("usage_daily"))
+    since, until = max(days[0], date.fromordinal(days[-1].toordinal() - 27)), days[-1]
+    shown = {m.label: m.value for m in at.metric}
+    kw = {"min_group_size": 5}  # real data: the configured minimum group size applies
+    users = _whole(copilot_lake, "active_users", since, until, **kw)
+    assert shown["Active users"] == f"{users:,.0f}"
+    rate = _whole(copilot_lake, "usage_completion_acceptance_rate_by_count", since, until, **kw)
+    assert shown["Acceptance"] == f"{rate:.1%}"
+    assert shown["P90 latency"] == "n/a"  # Copilot reports carry no latency
+    for page in [name for _, name, _ in PAGES]:
+        at.switch_page(f"app_pages/{page}.py").run()
+        assert not at.exception, (page, [e.value for e in at.exception])

@@ -146,6 +146,14 @@ def show(
             min=0,
         ),
     ] = None,
+    exclude_weekends: Annotated[
+        bool,
+        typer.Option(
+            "--exclude-weekends",
+            help="Drop Saturdays and Sundays (UTC days) before aggregating; weekend days are "
+            "then never reported as gaps.",
+        ),
+    ] = False,
 ) -> None:
     """Compute one metric and print the result envelope (rows, null reasons, gaps, metadata).
 
@@ -175,6 +183,7 @@ def show(
             check_filters=True,
             min_group_size=_group_size(min_group_size, settings.min_group_size, snapshot, name),
             params={"seat_prices": dict(settings.seat_prices)},
+            exclude_weekends=exclude_weekends,
         )
     if output_format == "json":
         emit(result.to_json(), output)
@@ -190,11 +199,9 @@ def _group_size(asked: int | None, configured: int, snapshot: LakeSnapshot, name
     """``--min-group-size``, else the configured size when real-source rows are read."""
     if asked is not None:
         return asked
-    from codex_metrics.lake import SIMULATOR_SOURCE
-    from codex_metrics.metrics import get_metric
+    from codex_metrics.metrics.slices import default_group_size
 
-    read = snapshot.sources_read(list(get_metric(name).tables))
-    return configured if any(s != SIMULATOR_SOURCE for s in read) else 0
+    return default_group_size(snapshot, name, configured)
 
 
 @app.command("docs")

@@ -100,10 +100,14 @@ def _metric(
     grain: str,
     by: tuple[str, ...],
     filters: tuple[tuple[str, tuple[str, ...]], ...],
+    exclude_weekends: bool = False,
 ) -> dict[str, Any]:
+    from codex_metrics.config import load_settings
     from codex_metrics.metrics import compute_metric
+    from codex_metrics.metrics.slices import default_group_size
 
     snapshot, engine, lock = _reader(root, key, sources)
+    group = default_group_size(snapshot, name, load_settings().min_group_size)
     with lock:
         result = compute_metric(
             name,
@@ -114,6 +118,8 @@ def _metric(
             by=list(by),
             filters={d: list(v) for d, v in filters},
             engine=engine,
+            exclude_weekends=exclude_weekends,
+            min_group_size=group,
         )
     doc = result.to_dict()
     doc["csv"] = result.to_csv()
@@ -129,6 +135,7 @@ def metric(
     grain: str = "day",
     by: tuple[str, ...] = (),
     filters: dict[str, list[str]] | None = None,
+    exclude_weekends: bool = False,
 ) -> dict[str, Any]:
     """A metric's result envelope (``rows``, ``gaps``, ``metadata``, ``csv``), cached.
 
@@ -137,7 +144,10 @@ def metric(
     """
     frozen = tuple(sorted((d, tuple(v)) for d, v in (filters or {}).items()))
     try:
-        return _metric(state.root, state.key, state.sources, name, since, until, grain, by, frozen)
+        return _metric(
+            state.root, state.key, state.sources, name, since, until, grain, by, frozen,
+            exclude_weekends,
+        )  # fmt: skip
     except CodexMetricsError as exc:
         return {"status": "unavailable", "reason": str(exc), "rows": [], "gaps": [], "csv": ""}
 
@@ -172,19 +182,21 @@ def kpi(
     since: date,
     until: date,
     filters: dict[str, list[str]] | None = None,
+    exclude_weekends: bool = False,
 ) -> Kpi:
     """``name`` over [since, until] (grain all), the same over the period before, and daily."""
     length = (until - since).days + 1
-    now = metric(state, name, since=since, until=until, grain="all", filters=filters)
+    common: dict[str, Any] = {"filters": filters, "exclude_weekends": exclude_weekends}
+    now = metric(state, name, since=since, until=until, grain="all", **common)
     before = metric(
         state,
         name,
         since=since - timedelta(days=length),
         until=since - timedelta(days=1),
         grain="all",
-        filters=filters,
+        **common,
     )
-    daily = metric(state, name, since=since, until=until, grain="day", filters=filters)
+    daily = metric(state, name, since=since, until=until, grain="day", **common)
     spark = [float(r["value"]) for r in daily.get("rows", []) if r.get("value") is not None]
     reason = now.get("reason") if _single(now) is None else None
     return Kpi(name, _single(now), _single(before), spark, reason)

@@ -68,6 +68,7 @@ def _meta(query: MetricQuery, snapshot: LakeSnapshot) -> dict[str, Any]:
             "grain": query.grain,
             "by": list(query.by),
             "filters": dict(query.filters),
+            "exclude_weekends": query.exclude_weekends,
         },
         "lake": str(snapshot.lake.root),
         "lake_snapshot": snapshot.to_dict(query.metric.tables),
@@ -88,6 +89,7 @@ def compute_metric(
     check_filters: bool = False,
     min_group_size: int = 0,
     params: Mapping[str, Any] | None = None,
+    exclude_weekends: bool = False,
 ) -> MetricResult:
     """Compute one catalogue metric over the lake and return the result envelope.
 
@@ -106,6 +108,8 @@ def compute_metric(
             (``null_reason`` ``too_few_users``; standard measures); 0 shows every row. The CLI
             passes 5 (GitHub's rule for team metrics) when real-source rows are read.
         params: metric parameters (``seat_prices``: USD per seat and month, by plan).
+        exclude_weekends: drop Saturdays and Sundays (UTC) before aggregating; weekend days
+            are then never reported as gaps.
 
     An answer without a single value has ``status="empty"`` and a ``reason`` saying why (see
     :func:`codex_metrics.metrics.explain.explain_empty`).
@@ -126,6 +130,7 @@ def compute_metric(
         min_group_size=min_group_size,
         one_entity=mixed_entities(snapshot, m),
         params=dict(params or {}),
+        exclude_weekends=exclude_weekends,
     )
     if m.unavailable_reason:
         return MetricResult(
@@ -154,6 +159,7 @@ def compute_metrics(
     engine: QueryEngine | str = "duckdb",
     min_group_size: int = 0,
     params: Mapping[str, Any] | None = None,
+    exclude_weekends: bool = False,
 ) -> dict[str, MetricResult]:
     """Several metrics with the same request, sharing scans: same results as one by one.
 
@@ -176,6 +182,7 @@ def compute_metrics(
             filters=dict(filters or {}),
             one_entity=mixed_entities(snapshot, m),
             params=dict(params or {}),
+            exclude_weekends=exclude_weekends,
         )
         for m in entries
     }
@@ -209,6 +216,7 @@ def compute_metrics(
                 engine=eng,
                 min_group_size=min_group_size,
                 params=params,
+                exclude_weekends=exclude_weekends,
             )
     return {m.name: results[m.name] for m in entries}
 
@@ -216,6 +224,8 @@ def compute_metrics(
 def _envelope(query: MetricQuery, rows: pa.Table, eng: QueryEngine) -> MetricResult:
     snapshot = eng.snapshot
     gaps = find_gaps(snapshot, query.metric.source, since=query.since, until=query.until)
+    if query.exclude_weekends:
+        gaps = [d for d in gaps if d.weekday() < 5]
     empty = rows.num_rows == 0 or rows.column("value").null_count == rows.num_rows
     rows = _with_gap_rows(rows, gaps, query, snapshot)
     return MetricResult(
@@ -313,9 +323,10 @@ def find_gaps(
     present = snapshot.days(table)
     if not present and (since is None or until is None):
         return []
-    lo, hi = data_range(snapshot, table, sparse=SPARSE_TABLES)
-    first = since or lo
-    last = until or hi
+    if since is None or until is None:
+        lo, hi = data_range(snapshot, table, sparse=SPARSE_TABLES)
+        since, until = since or lo, until or hi
+    first, last = since, until
     return [
         first + timedelta(days=i)
         for i in range((last - first).days + 1)

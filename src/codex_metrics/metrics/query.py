@@ -113,6 +113,8 @@ class MetricQuery:
         one_entity: read one Copilot report entity per developer-day (set when the lake holds
             enterprise and org reports; see :func:`one_entity_rows`).
         params: metric parameters from the settings (seat prices by plan).
+        exclude_weekends: drop Saturdays and Sundays (UTC days) before aggregating, so weekly
+            and rolling values compare working days only and weekend days are never gaps.
     """
 
     metric: Metric
@@ -126,6 +128,7 @@ class MetricQuery:
     min_group_size: int = 0
     one_entity: bool = False
     params: Mapping[str, Any] = field(default_factory=dict)
+    exclude_weekends: bool = False
 
     def __post_init__(self) -> None:
         m = self.metric
@@ -263,6 +266,8 @@ class MetricQuery:
             t = t.filter(t.day >= since)
         if self.until is not None:
             t = t.filter(t.day <= self.until)
+        if self.exclude_weekends:  # ISO weekday index: Monday 0 ... Sunday 6
+            t = t.filter(t.day.day_of_week.index() < 5)
         if self.start is not None:
             t = t.filter(t.day >= self.start.date())
             if timestamp is not None:

@@ -20,9 +20,31 @@ import ibis.expr.types as ir
 from codex_metrics.lake.tables import TABLES
 
 if TYPE_CHECKING:
+    from codex_metrics.lake import LakeSnapshot
     from codex_metrics.metrics.query import MetricQuery
 
-__all__ = ["group_size", "in_teams", "one_entity_rows", "with_team", "withhold_small_groups"]
+__all__ = [
+    "default_group_size",
+    "group_size",
+    "in_teams",
+    "one_entity_rows",
+    "with_team",
+    "withhold_small_groups",
+]
+
+
+def default_group_size(snapshot: LakeSnapshot, metric_name: str, configured: int) -> int:
+    """The minimum group size a reader applies by default.
+
+    ``configured`` when the metric's tables hold rows of a real source in ``snapshot``, 0 for a
+    simulated world alone (its developers are not people). The CLI and the dashboard both use
+    this rule.
+    """
+    from codex_metrics.lake import SIMULATOR_SOURCE
+    from codex_metrics.metrics.catalogue import get_metric
+
+    read = snapshot.sources_read(list(get_metric(metric_name).tables))
+    return configured if any(s != SIMULATOR_SOURCE for s in read) else 0
 
 
 def _table(name: str) -> ir.Table:

@@ -24,5 +24,6 @@ def series(
     dims = definition(name).get("dimensions", [])
     filters = {**f.for_metric(dims), **(extra or {})}
     return metric(
-        ctx.state, name, since=f.since, until=f.until, grain=grain, by=by, filters=filters
-    )
+        ctx.state, name, since=f.since, until=f.until, grain=grain, by=by, filters=filters,
+        exclude_weekends=f.exclude_weekends,
+    )  # fmt: skip

@@ -39,7 +39,8 @@ def render() -> None:
         filters = {**f.for_metric(dims), **extra}
         with col:
             kpi_metric(
-                label, kpi(ctx.state, name, since=f.since, until=f.until, filters=filters),
+                label, kpi(ctx.state, name, since=f.since, until=f.until, filters=filters,
+                    exclude_weekends=f.exclude_weekends),
                 unit=unit, better=better,
             )  # fmt: skip
     doc = series(ctx, "daily_active_users")

@@ -33,7 +33,8 @@ def render() -> None:
         return
     target = _p90_target()
     current = kpi(ctx.state, "latency_p90_ms", since=f.since, until=f.until,
-                  filters={"feature": ["code_completion"]})  # fmt: skip
+                  filters={"feature": ["code_completion"]},
+                  exclude_weekends=f.exclude_weekends)  # fmt: skip
     cols = st.columns(2)
     with cols[0]:
         kpi_metric("P90 completion latency", current, unit="ms", better=False)
