@@ -161,6 +161,7 @@ class Kpi:
     previous: float | None
     spark: list[float]
     reason: str | None = None
+    note: str | None = None
 
     @property
     def delta(self) -> float | None:
@@ -240,6 +241,32 @@ def _eval_runs(root: str, key: str) -> list[dict[str, Any]]:
 def eval_runs(state: LakeState) -> list[dict[str, Any]]:
     """One row per evaluation run stored in the lake."""
     return _eval_runs(state.root, state.key)
+
+
+def latest_eval_kpi(state: LakeState) -> Kpi:
+    """pass@1 of the newest evaluation run that is not a reference run, against the one before.
+
+    Evaluation runs are not daily telemetry: when none ran inside the window, the Overview shows
+    the newest run (its model named in the help text) rather than nothing. Reference runs
+    (canonical solutions, labelled "(reference)") are skipped: they pass by construction.
+    """
+    runs = [
+        r for r in eval_runs(state)
+        if r.get("pass_rate") is not None and "(reference)" not in str(r.get("model_version"))
+    ]  # fmt: skip
+    if not runs:
+        return Kpi(
+            "eval_pass_rate", None, None, [], "no evaluation run yet: codex-metrics eval run"
+        )
+    last = runs[-1]
+    previous = float(runs[-2]["pass_rate"]) if len(runs) >= 2 else None
+    return Kpi(
+        "eval_pass_rate",
+        float(last["pass_rate"]),
+        previous,
+        [float(r["pass_rate"]) for r in runs],
+        note=f"newest run {last['run_id']} ({last['model_version']}), vs the run before",
+    )
 
 
 @_cached

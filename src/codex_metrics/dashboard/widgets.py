@@ -128,5 +128,5 @@ def kpi_metric(label: str, kpi: Kpi, *, unit: str, better: bool | None = True) -
         chart_data=kpi.spark or None,
         chart_type="line",
         border=True,
-        help=_tooltip(kpi.name),
+        help=_tooltip(kpi.name) + (f"\n\n{kpi.note}" if kpi.note else ""),
     )

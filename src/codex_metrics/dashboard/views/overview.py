@@ -6,7 +6,7 @@ import streamlit as st
 
 from codex_metrics.charts.rows import rows_time_series
 from codex_metrics.dashboard.context import context
-from codex_metrics.dashboard.data import kpi, milestones
+from codex_metrics.dashboard.data import kpi, latest_eval_kpi, milestones
 from codex_metrics.dashboard.views._common import series
 from codex_metrics.dashboard.widgets import chart_block, definition, kpi_metric, missing_data
 
@@ -37,12 +37,12 @@ def render() -> None:
     for col, (label, name, unit, extra, better) in zip(cols, KPIS, strict=True):
         dims = definition(name).get("dimensions", [])
         filters = {**f.for_metric(dims), **extra}
+        value = kpi(ctx.state, name, since=f.since, until=f.until, filters=filters,
+                    exclude_weekends=f.exclude_weekends)  # fmt: skip
+        if name == "eval_pass_rate" and value.value is None:
+            value = latest_eval_kpi(ctx.state)
         with col:
-            kpi_metric(
-                label, kpi(ctx.state, name, since=f.since, until=f.until, filters=filters,
-                    exclude_weekends=f.exclude_weekends),
-                unit=unit, better=better,
-            )  # fmt: skip
+            kpi_metric(label, value, unit=unit, better=better)
     doc = series(ctx, "daily_active_users")
     chart_block(
         title="Daily active users", metric="daily_active_users", doc=doc,
