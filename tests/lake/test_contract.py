@@ -18,6 +18,7 @@ from codex_metrics.lake.tables_sources import ENTITY_BREAKDOWN_DIMENSIONS, SOURC
 WAVE_1 = {
     *("developers", "team_members", "seats", "experiments", "assignments", "suggestions"),
     *("typing", "tasks", "surveys", "usage_daily", "eval_results"),
+    "latency_histograms_daily",  # the quantile API's daily roll-up (issue 13)
 }
 WAVE_2_SOURCES = {
     *("copilot_user_daily", "copilot_entity_daily", "codex_requests", "codex_tool_events"),

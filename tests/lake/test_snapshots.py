@@ -148,7 +148,11 @@ def test_sources_default_to_real_data_and_never_mix_by_accident(tmp_path: Path) 
     out = runner.invoke(
         app, ["metrics", "show", "requests_served", "--lake", str(lake.root), "--format", "json"]
     )
-    assert json.loads(out.output)["metadata"]["sources"] == ["codex-otel"]
+    envelope = json.loads(out.stdout)
+    assert envelope["metadata"]["sources"] == ["codex-otel"]
+    # One real developer is under the default minimum group size (5): withheld, and said so.
+    assert [r["null_reason"] for r in envelope["rows"]] == ["too_few_users"]
+    assert "fewer than 5 developers" in out.stderr
     # The simulator's own summary still reads its world only.
     assert load_truth(lake)["run_id"] == sim.run_id
     assert (
