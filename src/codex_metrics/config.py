@@ -14,6 +14,11 @@ The config file is ``codex-metrics.toml`` in the working directory, else
     pseudonym_key = "change-me"  # keyed hash for logins and emails (default: the lake's own key)
     store_identities = false     # true stores logins in clear (opt-in)
     min_group_size = 5           # real-data slices of fewer developers are withheld
+    per_user_opt_in = ["alice"]  # logins who agreed to a per-user view in the dashboard
+
+    [dashboard]
+    per_user_viewers = ["lead@example.com"]   # signed-in viewers who may see per-user views
+                                              # ("localhost": the operator of a loopback server)
 
     [seats]
     prices = { business = 19, enterprise = 39 }   # USD per seat and month, by plan
@@ -152,6 +157,8 @@ class Settings:
     openai_model: str | None = None
     github_token: str | None = field(default=None, repr=False)
     collect: CollectSettings = field(default_factory=CollectSettings)
+    per_user_opt_in: tuple[str, ...] = ()
+    per_user_viewers: tuple[str, ...] = ()
     config_file: Path | None = None
 
     def with_overrides(self, **overrides: Any) -> Settings:
@@ -246,6 +253,13 @@ def load_settings(
             values["store_identities"] = bool(privacy["store_identities"])
         if "min_group_size" in privacy:
             values["min_group_size"] = _count(privacy["min_group_size"], path)
+        if "per_user_opt_in" in privacy:
+            where = f"{path}: [privacy] per_user_opt_in"
+            values["per_user_opt_in"] = _strings(privacy["per_user_opt_in"], where)
+        viewers = _section(doc, "dashboard", path).get("per_user_viewers")
+        if viewers is not None:
+            where = f"{path}: [dashboard] per_user_viewers"
+            values["per_user_viewers"] = _strings(viewers, where)
         prices = _section(doc, "seats", path).get("prices")
         if prices is not None:
             values["seat_prices"] = _prices(prices, path)

@@ -139,3 +139,45 @@ def test_real_copilot_data_only(copilot_lake: Lake, monkeypatch: pytest.MonkeyPa
     for page in [name for _, name, _ in PAGES]:
         at.switch_page(f"app_pages/{page}.py").run()
         assert not at.exception, (page, [e.value for e in at.exception])
+
+
+def _completions_from_the_raw_report(login: str) -> tuple[int, int]:
+    """(generated, accepted) code completions of ``login``, read straight from the fixture."""
+    import json
+
+    report = json.loads((COPILOT / "organization-users-28-day-report.json").read_text())
+    shown = accepted = 0
+    for day in report["day_totals"]:
+        if day["user_login"] != login:
+            continue
+        for f in day.get("totals_by_feature", []):
+            if f["feature"] == "code_completion":
+                shown += f["code_generation_activity_count"] or 0
+                accepted += f["code_acceptance_activity_count"] or 0
+    return shown, accepted
+
+
+def test_per_user_view_only_for_allowed_viewers_and_opted_in_logins(
+    copilot_lake: Lake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CODEX_METRICS_LAKE", str(copilot_lake.root))
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "codex-metrics.toml"
+    base = '[privacy]\npseudonym_key = "test-key"\nper_user_opt_in = ["defunkt"]\n'
+    config.write_text(base)
+    at = _app()
+    at.switch_page("app_pages/teams.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.dataframe  # nobody is on the viewer allow-list
+    assert any("per_user_viewers" in i.value for i in at.info)
+    config.write_text(base + '[dashboard]\nper_user_viewers = ["localhost"]\n')
+    at = _app()
+    at.switch_page("app_pages/teams.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    (frame,) = at.dataframe
+    rows = frame.value.to_dict("records")
+    assert [r["login"] for r in rows] == ["defunkt"]  # only the opted-in login
+    shown, accepted = _completions_from_the_raw_report("defunkt")
+    assert shown > 0
+    assert rows[0]["completions_shown"] == shown
+    assert rows[0]["completions_accepted"] == accepted

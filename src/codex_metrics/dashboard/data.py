@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import streamlit as st
 
 from codex_metrics.errors import CodexMetricsError
@@ -27,8 +28,10 @@ __all__ = [
     "experiments",
     "freshness",
     "kpi",
+    "latest_eval_kpi",
     "metric",
     "milestones",
+    "per_user_activity",
     "snapshot_for",
     "source_runs",
 ]
@@ -335,3 +338,50 @@ def _source_runs(root: str, key: str) -> list[dict[str, Any]]:
 def source_runs(state: LakeState) -> list[dict[str, Any]]:
     """Per source and scope: last successful update, last error, rows (ingest and collect)."""
     return _source_runs(state.root, state.key)
+
+
+@_cached
+def _per_user(
+    root: str, key: str, sources: str | None, logins: tuple[str, ...], since: date, until: date
+) -> list[dict[str, Any]]:
+    from codex_metrics.config import load_settings
+    from codex_metrics.metrics import developer_sums
+    from codex_metrics.privacy import Pseudonymiser
+
+    snapshot, engine, lock = _reader(root, key, sources)
+    settings = load_settings()
+    pseudonym, _ = Pseudonymiser.for_lake(settings, snapshot.lake.hidden_dir, save=False)
+    wanted = {pseudonym(login): login for login in logins}
+    with lock:
+        sums = developer_sums(
+            engine,
+            "usage_completion_acceptance_rate_by_count",
+            start=since,
+            end=until + timedelta(days=1),
+        )
+    table = sums if isinstance(sums, pa.Table) else sums.arrow()
+    found = {r["developer_id"]: r for r in table.to_pylist() if r["developer_id"] in wanted}
+    rows = []
+    for dev, login in sorted(wanted.items(), key=lambda kv: kv[1]):
+        r = found.get(dev)
+        shown, accepted = (r["denominator"], r["numerator"]) if r else (0.0, 0.0)
+        rows.append(
+            {
+                "login": login,
+                "completions_shown": shown,
+                "completions_accepted": accepted,
+                "acceptance_rate": accepted / shown if shown else None,
+            }
+        )
+    return rows
+
+
+def per_user_activity(
+    state: LakeState, logins: list[str], since: date, until: date
+) -> list[dict[str, Any]]:
+    """Completions shown and accepted in the window, per opted-in login (found by its pseudonym).
+
+    The caller decides who may see this (the config's opt-in and viewer allow-list); a login
+    with no activity in the window is listed with zeros.
+    """
+    return _per_user(state.root, state.key, state.sources, tuple(sorted(logins)), since, until)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from codex_metrics.charts.rows import rows_bar
-from codex_metrics.dashboard.context import context
+from codex_metrics.dashboard.context import Context, context
+from codex_metrics.dashboard.data import per_user_activity
 from codex_metrics.dashboard.views._common import series
 from codex_metrics.dashboard.widgets import chart_block, missing_data
 
@@ -37,3 +38,46 @@ def render() -> None:
             caption=f"{title} per team over the window (a developer in two teams counts in both).",
             key=f"team_{name}", filters=ctx.filters,
         )  # fmt: skip
+
+    _per_user(ctx)
+
+
+LOOPBACK = {"", "127.0.0.1", "localhost", "::1"}
+
+
+def viewer_identity() -> str | None:
+    """Who is looking: the signed-in email, "localhost" on a loopback server, else nobody."""
+    user = st.user
+    if user.get("is_logged_in"):
+        email = user.get("email")
+        return str(email).lower() if email else None
+    return "localhost" if str(st.get_option("server.address") or "") in LOOPBACK else None
+
+
+def _per_user(ctx: Context) -> None:
+    from codex_metrics.config import load_settings
+
+    st.subheader("Per-user activity (opted in)")
+    settings = load_settings()
+    viewer = viewer_identity()
+    allowed = {v.lower() for v in settings.per_user_viewers}
+    if viewer is None or viewer not in allowed:
+        st.info(
+            "Per-user views are off for this viewer: list the viewer under `[dashboard] "
+            "per_user_viewers` in codex-metrics.toml (a signed-in email, or `localhost` for the "
+            "operator of a loopback server)."
+        )
+        return
+    if not settings.per_user_opt_in:
+        st.info(
+            "No developer has opted in: list logins under `[privacy] per_user_opt_in` in "
+            "codex-metrics.toml once they agreed."
+        )
+        return
+    f = ctx.filters
+    rows = per_user_activity(ctx.state, list(settings.per_user_opt_in), f.since, f.until)
+    st.dataframe(rows, hide_index=True, use_container_width=True)
+    st.caption(
+        f"Code completions shown and accepted per opted-in login, {f.since} to {f.until} "
+        "(UTC); logins are matched through the lake's pseudonyms, never stored in clear."
+    )
