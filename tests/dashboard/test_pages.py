@@ -105,7 +105,9 @@ def test_an_empty_lake_shows_the_commands_that_fill_it(tmp_path: Path, monkeypat
     assert any("codex-metrics ingest" in c.value for c in at.code)
 
 
-COPILOT = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "copilot-metrics" / "new-api"
+COPILOT = (
+    Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "copilot-metrics" / "new-api"
+)
 
 
 @pytest.fixture(scope="module")
