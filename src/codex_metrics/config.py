@@ -19,6 +19,7 @@ The config file is ``codex-metrics.toml`` in the working directory, else
     [dashboard]
     per_user_viewers = ["lead@example.com"]   # signed-in viewers who may see per-user views
                                               # ("localhost": the operator of a loopback server)
+    collect_viewers = ["localhost"]           # viewers who may add a repository to collect
 
     [seats]
     prices = { business = 19, enterprise = 39 }   # USD per seat and month, by plan
@@ -159,6 +160,7 @@ class Settings:
     collect: CollectSettings = field(default_factory=CollectSettings)
     per_user_opt_in: tuple[str, ...] = ()
     per_user_viewers: tuple[str, ...] = ()
+    collect_viewers: tuple[str, ...] = ()
     config_file: Path | None = None
 
     def with_overrides(self, **overrides: Any) -> Settings:
@@ -256,10 +258,10 @@ def load_settings(
         if "per_user_opt_in" in privacy:
             where = f"{path}: [privacy] per_user_opt_in"
             values["per_user_opt_in"] = _strings(privacy["per_user_opt_in"], where)
-        viewers = _section(doc, "dashboard", path).get("per_user_viewers")
-        if viewers is not None:
-            where = f"{path}: [dashboard] per_user_viewers"
-            values["per_user_viewers"] = _strings(viewers, where)
+        dashboard = _section(doc, "dashboard", path)
+        for key in ("per_user_viewers", "collect_viewers"):
+            if key in dashboard:
+                values[key] = _strings(dashboard[key], f"{path}: [dashboard] {key}")
         prices = _section(doc, "seats", path).get("prices")
         if prices is not None:
             values["seat_prices"] = _prices(prices, path)

@@ -22,6 +22,7 @@ from codex_metrics.errors import CodexMetricsError
 __all__ = [
     "Kpi",
     "LakeState",
+    "collect_repository_now",
     "eval_details",
     "eval_runs",
     "experiment_report",
@@ -385,3 +386,35 @@ def per_user_activity(
     with no activity in the window is listed with zeros.
     """
     return _per_user(state.root, state.key, state.sources, tuple(sorted(logins)), since, until)
+
+
+def collect_repository_now(state: LakeState, repo: str) -> dict[str, str]:
+    """Run the GitHub collector for ``repo`` into the lake (the caller checked permissions).
+
+    Uses the configured credentials, API URL and request budget, exactly as ``codex-metrics
+    collect github REPO``; returns ``status`` (ok, partial or error) and a message for the page.
+    New rows change the lake's snapshot, so every cached chart reads them on the next render.
+    """
+    from codex_metrics.collectors import collect_github, open_collector
+    from codex_metrics.config import load_settings
+    from codex_metrics.lake import Lake
+
+    try:
+        collector = open_collector(Lake.open(Path(state.root), create=False), load_settings())
+        try:
+            (result,) = collect_github(
+                collector.lake,
+                collector.github(owner=repo.split("/")[0]),
+                [repo],
+                pseudonym=collector.pseudonymise,
+                invocation_id=collector.invocation_id,
+            )
+        finally:
+            collector.close()
+    except CodexMetricsError as exc:
+        return {"status": "error", "message": f"{repo}: {exc}"}
+    if result.status == "error":
+        return {"status": "error", "message": f"{repo}: {result.message}"}
+    rows = ", ".join(f"{t} {n:,}" for t, n in result.rows.items() if n) or "no new rows"
+    note = f" ({result.message})" if result.message else ""
+    return {"status": result.status, "message": f"{repo}: {rows}{note}"}
