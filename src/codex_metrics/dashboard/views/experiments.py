@@ -67,7 +67,30 @@ def render() -> None:
     slices = report.get("slices") or []
     if slices:
         st.subheader("Slices")
-        st.dataframe(slices, hide_index=True, width="stretch")
+        st.dataframe([_slice_row(r) for r in slices], hide_index=True, width="stretch")
+        st.caption(
+            "Each slice's relative change (treatment vs control) with its 95% interval; p values "
+            "adjusted for the number of slices (exploratory: a slice result is a lead, not a "
+            "verdict)."
+        )
+
+
+def _slice_row(row: dict) -> dict:
+    """One flat table row per slice of the report (the comparison's relative change)."""
+    cmp = row.get("comparison") or {}
+    rel = cmp.get("relative") or {}
+    return {
+        "metric": row.get("metric"),
+        "arm": row.get("arm"),
+        "slice": f"{row.get('dimension')} = {row.get('value')}",
+        "control": cmp.get("control_mean"),
+        "treatment": cmp.get("treatment_mean"),
+        "developers (C / T)": f"{cmp.get('control_n')} / {cmp.get('treatment_n')}",
+        "relative change": rel.get("estimate"),
+        "low": rel.get("ci_low"),
+        "high": rel.get("ci_high"),
+        "adjusted p": row.get("adjusted_p_value"),
+    }
 
 
 def _group(row: dict) -> str:
