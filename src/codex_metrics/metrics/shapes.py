@@ -32,7 +32,6 @@ from codex_metrics.metrics.query import (
 __all__ = [
     "calendar",
     "category_share",
-    "first_data_day",
     "mean_of_daily",
     "rolling_distinct",
     "rolling_ratio",
@@ -68,15 +67,13 @@ def mean_of_daily(q: MetricQuery, daily: ir.Table, cal: ir.Table) -> ir.Table:
     ).order_by(keys)
 
 
-def first_data_day(q: MetricQuery) -> ir.IntegerValue:
-    """Epoch day of the first day with data in the metric's source (any window, any slice)."""
-    t = lake_table(q.metric.source)
-    return t.day.min().epoch_days()
-
-
 def _partial(out: ir.Table, window_days: int, q: MetricQuery) -> ir.Table:
     """Null (``partial_window``) the days whose window starts before the first day of data."""
-    partial = out.period.epoch_days() - (window_days - 1) < first_data_day(q)
+    # The first day as a one-row table joined on: a bare scalar reduction of the source would
+    # be rewritten by Ibis into a window over ``out`` (the window's own first day).
+    first = lake_table(q.metric.source).aggregate(first_data_d=lambda t: t.day.min().epoch_days())
+    out = out.cross_join(first)
+    partial = out.period.epoch_days() - (window_days - 1) < out.first_data_d
     changes = {
         name: ibis.cases((partial, ibis.null(out[name].type())), else_=out[name])
         for name in ("value", "numerator", "denominator")
@@ -85,7 +82,7 @@ def _partial(out: ir.Table, window_days: int, q: MetricQuery) -> ir.Table:
     changes["null_reason"] = ibis.cases(
         (partial, ibis.literal("partial_window")), else_=out.null_reason
     )
-    return out.mutate(**changes)
+    return out.mutate(**changes).drop("first_data_d")
 
 
 def rolling_distinct(window_days: int, where: RowExpr | None = None) -> Custom:
