@@ -1,4 +1,4 @@
-"""A simulated lake with an experiment and an evaluation run, shared by the dashboard tests."""
+"""A small demo world and an evaluation run, shared by the dashboard tests."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ from pathlib import Path
 import pytest
 
 from codex_metrics.lake import Lake
-from codex_metrics.telemetry.scenarios import build_config
-from codex_metrics.telemetry.simulator import simulate
 
 
 @pytest.fixture(scope="session")
 def dash_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
-    lake = Lake.open(tmp_path_factory.mktemp("dash") / "lake")
-    simulate(lake, build_config("ab_test", developers=300, days=14, seed=1,
-                                overrides={"ab.pre_days": 3}))  # fmt: skip
+    from codex_metrics.dashboard.demo import build_demo
+
+    # The demo world, small: rollout waves, an A/B test, a regression, surveys, annotations.
+    root = tmp_path_factory.mktemp("dash") / "lake"
+    build_demo(root, developers=300, days=42, seed=1, evals=False)
+    lake = Lake.open(root)
     from codex_metrics.evaluation import Sample, evaluate, load_tasks, publish
 
     tasks = load_tasks("builtin")

@@ -22,7 +22,7 @@ from codex_metrics.errors import ParameterError
 
 __all__ = ["simulate", "summary"]
 
-SCENARIO_NAMES = ("baseline", "ab_test", "ab_three_arms", "rollout", "latency_regression")
+SCENARIO_NAMES = ("baseline", "ab_test", "ab_three_arms", "rollout", "latency_regression", "demo")
 
 
 def _partition(value: str) -> tuple[int, int]:

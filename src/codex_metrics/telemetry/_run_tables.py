@@ -31,7 +31,7 @@ THREE_ARM_EXPERIMENT_ID = "exp-models-b-c-vs-a"
 
 def experiment_id_for(cfg: SimulationConfig) -> str:
     """The id of the experiment a scenario writes."""
-    return THREE_ARM_EXPERIMENT_ID if cfg.scenario == "ab_three_arms" else EXPERIMENT_ID
+    return THREE_ARM_EXPERIMENT_ID if cfg.has("ab3") else EXPERIMENT_ID
 
 
 def team_rows(
@@ -239,7 +239,7 @@ def truth_part(
             "speedup_per_year": cfg["tasks.speedup_per_year"],
         },
     }
-    if cfg.scenario == "rollout":
+    if cfg.has("rollout"):
         part["experience_sums"] = {
             "adopters_sum": float(exp[adopter].sum()),
             "adopters_n": float(adopter.sum()),

@@ -91,7 +91,7 @@ def _adoption_days(
 ) -> np.ndarray:
     n, days = cfg.developers, cfg.days
     adopted = np.full(n, NEVER, dtype=np.int64)
-    if cfg.scenario == "rollout":
+    if cfg.has("rollout"):
         z = exp_years - EXPERIENCE_MEAN_YEARS
         effect = cfg["rollout.experience_effect"]
         # Adoption propensity by experience; initial and final shares hold on average.

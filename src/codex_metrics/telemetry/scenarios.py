@@ -32,7 +32,7 @@ __all__ = [
 
 DEFAULT_START = date(2025, 3, 3)  # a Monday; never "today", so runs are reproducible
 #: Scenarios that randomise developers into experiment arms.
-AB_SCENARIOS = ("ab_test", "ab_three_arms")
+AB_SCENARIOS = ("ab_test", "ab_three_arms", "demo")
 
 
 @dataclass(frozen=True)
@@ -164,6 +164,12 @@ SCENARIOS: dict[str, Scenario] = {
             "A bad deploy on a given day multiplies latency (and so lowers acceptance).",
             (*_COMMON, "regression"),
         ),
+        Scenario(
+            "demo",
+            "Everything the dashboard shows in one world: a staggered adoption rollout, an A/B "
+            "test of two model versions, a latency regression on a known day, survey rounds.",
+            (*_COMMON, "ab", "rollout", "regression"),
+        ),
     )
 }
 
@@ -201,10 +207,18 @@ class SimulationConfig:
         """All parameters, sorted by key."""
         return iter(sorted(self.params.items()))
 
+    def has(self, group: str) -> bool:
+        """Whether the scenario simulates ``group``: its parameters are in the request.
+
+        Groups: ``ab`` (an experiment), ``ab3`` (its third arm), ``rollout``, ``regression``.
+        """
+        prefix = group + "."
+        return any(k.startswith(prefix) for k in self.params)
+
 
 def arm_weights(cfg: SimulationConfig) -> list[float]:
     """Intended allocation of arms A, B (and C) in an experiment scenario."""
-    if cfg.scenario == "ab_three_arms":
+    if cfg.has("ab3"):
         b, c = cfg["ab3.weight_b"], cfg["ab3.weight_c"]
         return [1 - b - c, b, c]
     return [1 - cfg["ab.weight_b"], cfg["ab.weight_b"]]
@@ -294,14 +308,14 @@ def build_config(
                 key, f"unknown parameter for scenario {scenario}{hint}; groups here: {allowed}"
             )
         params[key] = _coerce(key, PARAMETERS[key], raw)
-    if scenario in AB_SCENARIOS and int(params["ab.pre_days"]) >= days:
+    if "ab.pre_days" in params and int(params["ab.pre_days"]) >= days:
         raise ParameterError(
             "ab.pre_days", f"must be less than --days ({days}) to leave an experiment period"
         )
-    if scenario == "latency_regression" and int(params["regression.day"]) >= days:
+    if "regression.day" in params and int(params["regression.day"]) >= days:
         raise ParameterError("regression.day", f"must be less than --days ({days})")
     if (
-        scenario == "ab_three_arms"
+        "ab3.weight_b" in params
         and float(params["ab3.weight_b"]) + float(params["ab3.weight_c"]) >= 0.99
     ):
         raise ParameterError("ab3.weight_c", "arms B and C must leave arm A at least 1%")

@@ -49,7 +49,7 @@ from codex_metrics.telemetry.personas import (
     draw_population,
 )
 from codex_metrics.telemetry.rollup import rollup_usage_daily_codes
-from codex_metrics.telemetry.scenarios import AB_SCENARIOS, SimulationConfig, arm_weights
+from codex_metrics.telemetry.scenarios import SimulationConfig, arm_weights
 from codex_metrics.telemetry.truth import complete_truth, write_part
 
 __all__ = [
@@ -130,13 +130,13 @@ def _activity_factor(cfg: SimulationConfig, day: date) -> float:
 
 
 def _models(cfg: SimulationConfig) -> Models:
-    if cfg.scenario == "ab_test":
+    if cfg.has("ab") and not cfg.has("ab3"):
         return Models(
             (cfg.text("ab.model_a"), cfg.text("ab.model_b")),
             np.array([0.0, cfg["ab.lift_acceptance"]]),
             np.array([1.0, cfg["ab.latency_ratio"]]),
         )
-    if cfg.scenario == "ab_three_arms":
+    if cfg.has("ab3"):
         return Models(
             (cfg.text("ab.model_a"), cfg.text("ab.model_b"), cfg.text("ab3.model_c")),
             np.array([0.0, cfg["ab.lift_acceptance"], cfg["ab3.lift_acceptance_c"]]),
@@ -147,7 +147,7 @@ def _models(cfg: SimulationConfig) -> Models:
 
 def _arms(cfg: SimulationConfig, pop: Population) -> np.ndarray | None:
     """Arm per developer (0 = A, 1 = B, 2 = C, -1 = not in the experiment)."""
-    if cfg.scenario not in AB_SCENARIOS:
+    if not cfg.has("ab"):
         return None
     start = cfg.integer("ab.pre_days")
     eligible = (pop.adopted_day < start) & (pop.churned_day > start)
@@ -166,14 +166,14 @@ def _day_context(
     day = cfg.start + timedelta(days=d)
     multiplier = np.ones(len(models.names))
     period = None
-    if cfg.scenario == "latency_regression":
+    if cfg.has("regression"):
         after = d >= cfg.integer("regression.day")
         period = "after" if after else "before"
         target = cfg.text("regression.model")
         if after:
             hit = [not target or name == target for name in models.names]
             multiplier = np.where(hit, cfg["regression.factor"], 1.0)
-    in_experiment = cfg.scenario in AB_SCENARIOS and d >= cfg.integer("ab.pre_days")
+    in_experiment = cfg.has("ab") and d >= cfg.integer("ab.pre_days")
     return DayContext(
         d, day, _activity_factor(cfg, day), models, multiplier, arms, in_experiment, period
     )
