@@ -61,6 +61,7 @@ def snapshot_for(root: str, sources: str | None) -> LakeState:
 
     lake = Lake.open(Path(root), create=False)
     snap = lake.snapshot(sources=sources)
+    _reader(root, snap.key, sources, _snapshot=snap)  # the readers reuse this snapshot
     days = sorted(snap.days("suggestions") | snap.days("usage_daily"))
     return LakeState(
         root=root,
@@ -80,16 +81,21 @@ def _snapshot(state: LakeState) -> Any:
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _reader(root: str, key: str, sources: str | None) -> tuple[Any, Any, threading.Lock]:
+def _reader(
+    root: str, key: str, sources: str | None, _snapshot: Any = None
+) -> tuple[Any, Any, threading.Lock]:
     """One snapshot and one DuckDB engine per lake snapshot, shared by every render.
 
     DuckDB connections are not safe for concurrent use, so sessions take turns (the lock);
-    queries are short and cached above.
+    queries are short and cached above. ``_snapshot`` (not part of the cache key) is the
+    snapshot of ``key`` when the caller has just opened it.
     """
     from codex_metrics.lake import Lake
     from codex_metrics.metrics import open_engine
 
-    snapshot = Lake.open(Path(root), create=False).snapshot(sources=sources)
+    snapshot = _snapshot
+    if snapshot is None or snapshot.key != key:
+        snapshot = Lake.open(Path(root), create=False).snapshot(sources=sources)
     return snapshot, open_engine(snapshot, "duckdb"), threading.Lock()
 
 

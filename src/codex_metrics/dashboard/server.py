@@ -58,7 +58,7 @@ def serve_command(app_file: Path, *, host: str, port: int) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "streamlit",
+        "codex_metrics.dashboard.server",
         "run",
         str(app_file),
         "--server.address",
@@ -109,3 +109,54 @@ def serve(app_file: Path, lake: Path, *, host: str, port: int) -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
             return proc.wait()
+
+
+#: Imported by the server process before it listens, so a session's first render does not pay
+#: for them (the app runs in the server's process: modules stay in ``sys.modules``).
+WARM_MODULES = (
+    "duckdb",
+    "ibis",
+    "ibis.backends.duckdb",
+    "deltalake",
+    "plotly.graph_objects",
+    "codex_metrics.lake",
+    "codex_metrics.metrics.compute",
+    "codex_metrics.charts.rows",
+)
+
+
+def _warm_lake(path: str | None) -> None:
+    """Read the lake's table logs and file footers once before listening.
+
+    They stay cached in this process, so the first visitor does not wait for them. A failure
+    here never stops the server.
+    """
+    if not path or not (Path(path) / "_lake.json").exists():
+        return
+    try:
+        from codex_metrics.lake import Lake
+        from codex_metrics.metrics import open_engine
+
+        open_engine(Lake.open(Path(path), create=False).snapshot(), "duckdb")
+    except Exception:  # noqa: BLE001 - a warm-up failure only costs the first visitor time
+        return
+
+
+def main() -> None:
+    """Streamlit's CLI after importing :data:`WARM_MODULES`.
+
+    Usage: ``python -m codex_metrics.dashboard.server run APP [streamlit options]``.
+    """
+    import importlib
+
+    for name in WARM_MODULES:
+        importlib.import_module(name)
+    _warm_lake(os.environ.get("CODEX_METRICS_LAKE"))
+    from streamlit.web.cli import main as streamlit_main
+
+    sys.argv = ["streamlit", *sys.argv[1:]]
+    streamlit_main()
+
+
+if __name__ == "__main__":
+    main()

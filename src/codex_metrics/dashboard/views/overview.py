@@ -33,16 +33,9 @@ def render() -> None:
         f"{f.since} to {f.until} (UTC), compared with the {f.days} days before; acceptance is "
         "for code completions, latency the P90 of completions; hover a number for its definition."
     )
-    cols = st.columns(len(KPIS))
-    for col, (label, name, unit, extra, better) in zip(cols, KPIS, strict=True):
-        dims = definition(name).get("dimensions", [])
-        filters = {**f.for_metric(dims), **extra}
-        value = kpi(ctx.state, name, since=f.since, until=f.until, filters=filters,
-                    exclude_weekends=f.exclude_weekends)  # fmt: skip
-        if name == "eval_pass_rate" and value.value is None:
-            value = latest_eval_kpi(ctx.state)
-        with col:
-            kpi_metric(label, value, unit=unit, better=better)
+    # The KPI cards are filled after the charts: each needs three queries (window, previous
+    # window, daily), and the charts should not wait for them.
+    slots = [col.empty() for col in st.columns(len(KPIS))]
     doc = series(ctx, "daily_active_users")
     chart_block(
         title="Daily active users", metric="daily_active_users", doc=doc,
@@ -59,6 +52,15 @@ def render() -> None:
         caption="Accepted / generated code completions per day (what GitHub's dashboards show).",
         key="overview_acceptance", filters=f,
     )  # fmt: skip
+    for slot, (label, name, unit, extra, better) in zip(slots, KPIS, strict=True):
+        dims = definition(name).get("dimensions", [])
+        filters = {**f.for_metric(dims), **extra}
+        value = kpi(ctx.state, name, since=f.since, until=f.until, filters=filters,
+                    exclude_weekends=f.exclude_weekends)  # fmt: skip
+        if name == "eval_pass_rate" and value.value is None:
+            value = latest_eval_kpi(ctx.state)
+        with slot.container():
+            kpi_metric(label, value, unit=unit, better=better)
     st.subheader("Open alerts")
     st.caption(
         "Alerts appear here once targets are configured and `codex-metrics alerts check` runs."
