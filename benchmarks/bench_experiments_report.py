@@ -1,8 +1,10 @@
 """The default experiment report on a large synthetic lake (issue target: 1M developers and
 100M suggestions in under 30 s, dominated by the lake scan, not by Python).
 
-The lake is written directly by DuckDB (the simulator would take far longer at this size): N
-developers with K suggestions each over a 7-day pre-period and a 14-day experiment, developer
+The lake is a real Delta lake: DuckDB generates the rows (the simulator would take far longer at
+this size) and the lake's writer commits them day by day with their bookkeeping columns (source
+``bench``, scope ``synthetic``): N developers with K suggestions each (K // 21 a day) over a
+7-day pre-period and a 14-day experiment, developer
 acceptance rates spread over 15-35%, arm B +2 points, B 15% faster. Then it times:
 
 * the full default report (`analyze_experiment`: SRM, 7 metrics with CUPED, slices, verdict);
@@ -11,6 +13,7 @@ acceptance rates spread over 15-35%, arm B +2 points, B 15% faster. Then it time
 * the statistics alone (sufficient statistics → tests, for every metric and slice).
 
 Usage: python benchmarks/bench_experiments_report.py [--developers 100000] [--per-developer 100]
+       (a quick check: --developers 2000 --per-developer 42)
        (--developers 1000000 --per-developer 100 is the issue's size: ~3 GB of Parquet.)
 """
 
@@ -20,7 +23,7 @@ import argparse
 import shutil
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -34,19 +37,20 @@ from codex_metrics.lake import Lake
 from codex_metrics.lake.tables_telemetry import SUGGESTIONS
 
 START = datetime(2025, 3, 3, tzinfo=UTC)
+DAYS = 21
 
 _EXPR = {
     "event_id": "i",
-    "timestamp": "TIMESTAMPTZ '2025-03-03 00:00:00+00' + to_days(d) + to_seconds((hash(i) % 86400)::BIGINT)",
+    "timestamp": "TIMESTAMPTZ '2025-03-03 00:00:00+00' + to_days({d}) + to_seconds((hash(i) % 86400)::BIGINT)",
     "developer_id": "'dev-' || lpad(dev::VARCHAR, 7, '0')",
     "org": "'org-' || (dev % 3)::VARCHAR",
-    "session_id": "dev * 100 + d",
+    "session_id": "dev * 100 + {d}",
     "feature": "'code_completion'",
     "language": "['python','typescript','go','java'][1 + dev % 4]",
     "editor": "['vscode','jetbrains'][1 + dev % 2]",
-    "model_version": "CASE WHEN b AND d >= 7 THEN 'model-b' ELSE 'model-a' END",
+    "model_version": "CASE WHEN b AND {d} >= 7 THEN 'model-b' ELSE 'model-a' END",
     "status": "CASE WHEN u1 < 0.008 THEN 'error' ELSE 'ok' END",
-    "latency_ms": "(250 + 100 * u2) * CASE WHEN b AND d >= 7 THEN 0.85 ELSE 1 END",
+    "latency_ms": "(250 + 100 * u2) * CASE WHEN b AND {d} >= 7 THEN 0.85 ELSE 1 END",
     "chars_suggested": "40",
     "lines_suggested": "2",
     "accepted": "u1 >= 0.008 AND u3 < rate",
@@ -61,33 +65,41 @@ _EXPR = {
     "post_accept_failure": "CASE WHEN u1 >= 0.008 AND u3 < rate THEN u2 < 0.05 END",
     "is_fallback": "false",
     "failure_mode": "CASE WHEN u1 < 0.008 THEN 'service_error' WHEN u3 < rate THEN 'none' ELSE 'not_accepted' END",
-    "source": "'bench'",
-    "ingested_at": "TIMESTAMPTZ '2026-01-01 00:00:00+00'",
-    "run_id": "NULL",
 }
 
 
-def build_lake(root: Path, developers: int, per_developer: int) -> Lake:
-    lake = Lake.open(root)
+def _day_sql(day: int, developers: int, per_day: int) -> str:
+    """One day's suggestions: ``per_day`` per developer, with the bookkeeping left to the writer."""
     cols = ", ".join(
-        f"CAST({_EXPR[c.name]} AS {_sql_type(c.type)}) AS {c.name}" for c in SUGGESTIONS.columns
+        f"CAST({_EXPR[c.name].format(d=day)} AS {_sql_type(c.type)}) AS {c.name}"
+        for c in SUGGESTIONS.columns
+        if c.name in _EXPR
     )
+    first = day * developers * per_day
+    dev = f"(i - {first}) // {per_day}"
+    return f"""
+        SELECT {cols} FROM (
+          SELECT i, {dev} AS dev, hash({dev}) % 2 = 1 AS b,
+                 random() AS u1, random() AS u2, random() AS u3,
+                 0.15 + 0.2 * ((hash({dev} + 7) % 1000) / 1000.0)
+                   + CASE WHEN hash({dev}) % 2 = 1 AND {day} >= 7 THEN 0.02 ELSE 0 END AS rate
+          FROM range({first}, {first + developers * per_day}) t(i))
+    """
+
+
+def build_lake(root: Path, developers: int, per_developer: int) -> Lake:
+    """A Delta lake written day by day through the lake's writer (source ``bench``)."""
+    lake = Lake.open(root)
+    per_day = max(1, per_developer // DAYS)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    out = root / "suggestions"
-    con.execute(f"""
-        COPY (
-          SELECT {cols}, (DATE '2025-03-03' + d::INT) AS day FROM (
-            SELECT i, i // {per_developer} AS dev, (i % {per_developer}) % 21 AS d,
-                   hash(i // {per_developer}) % 2 = 1 AS b, random() AS u1, random() AS u2,
-                   random() AS u3,
-                   0.15 + 0.2 * ((hash(i // {per_developer} + 7) % 1000) / 1000.0)
-                     + CASE WHEN hash(i // {per_developer}) % 2 = 1 AND (i % {per_developer}) % 21 >= 7
-                            THEN 0.02 ELSE 0 END AS rate
-            FROM range({developers * per_developer}) t(i)))
-        TO '{out}' (FORMAT parquet, PARTITION_BY (day), FILENAME_PATTERN 'bench~synthetic~{{i}}',
-                    OVERWRITE_OR_IGNORE)
-    """)
+    writer = lake.writer("suggestions", source="bench", scope="synthetic")
+    for day in range(DAYS):
+        when = START.date() + timedelta(days=day)
+        for batch in con.sql(_day_sql(day, developers, per_day)).to_arrow_reader(1_000_000):
+            writer.write(pa.Table.from_batches([batch]), day=when)
+        writer.close_day(when)
+    writer.commit()
     devs = con.sql(f"""
         SELECT 'dev-' || lpad(i::VARCHAR, 7, '0') AS developer_id, 'org-' || (i % 3)::VARCHAR AS org,
                ['junior','mid','senior'][1 + i % 3] AS experience_level,
@@ -177,7 +189,7 @@ def main() -> None:
         if not (root / "experiments").exists():
             build_lake(root, args.developers, args.per_developer)
         lake = Lake.open(root)
-        rows = args.developers * args.per_developer
+        rows = args.developers * max(1, args.per_developer // DAYS) * DAYS
         print(
             f"lake: {args.developers:,} developers, {rows:,} suggestions "
             f"(built in {time.perf_counter() - t0:.1f} s)"
