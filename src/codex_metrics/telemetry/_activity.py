@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 from codex_metrics.lake.schema import TASK_OUTCOMES
 from codex_metrics.telemetry._events import (
     DayContext,
+    TruthSums,
     dictionary,
     expand,
     org_column,
@@ -25,6 +26,10 @@ from codex_metrics.telemetry.scenarios import SimulationConfig
 
 SURVEY_EVERY_DAYS = 14
 SURVEY_OFFSET_DAYS = 3
+#: Change of expected satisfaction (1-5) per doubling of a developer's latency.
+SATISFACTION_PER_LATENCY_DOUBLING = -0.9
+#: Weeks of the adoption effect's truth: 7-day blocks from the first simulated day.
+DAYS_PER_WEEK = 7
 
 
 def generate_activity(
@@ -34,13 +39,17 @@ def generate_activity(
     block: int,
     ctx: DayContext,
     ids: pa.Array,
+    truth: TruthSums | None = None,
 ) -> dict[str, pa.Table]:
-    """Typing, tasks and (on survey days) survey answers of developers ``dev`` on one day."""
+    """Typing, tasks and (on survey days) survey answers of developers ``dev`` on one day.
+
+    With ``truth``, the tasks' potential outcomes (with and without AI) are added to it.
+    """
     d = ctx.day_index
     adopted = (pop.adopted_day[dev] <= d) & (pop.churned_day[dev] > d)
     tables = {
         "typing": _typing(cfg, pop, dev, block, ctx, ids),
-        "tasks": _tasks(cfg, pop, dev, block, ctx, ids, adopted),
+        "tasks": _tasks(cfg, pop, dev, block, ctx, ids, adopted, truth),
     }
     if _is_survey_day(d):
         tables["surveys"] = _surveys(cfg, pop, dev, block, ctx, ids, adopted)
@@ -90,6 +99,7 @@ def _tasks(
     ctx: DayContext,
     ids: pa.Array,
     adopted: np.ndarray,
+    truth: TruthSums | None = None,
 ) -> pa.Table:
     rng = stream_rng(cfg, 4, block, ctx.day_index)
     nd = dev.shape[0]
@@ -99,13 +109,24 @@ def _tasks(
     local, seq = expand(counts)
     n = int(local.shape[0])
     g = dev[local]
-    with_ai = adopted[local] & (rng.random(n) < pop.ai_task_share[g])
-    agent = with_ai & np.isin(pop.persona[g], [0, 3]) & (rng.random(n) < 0.15)
+    # Every draw covers all n tasks, so both potential outcomes of each task are known.
+    uses_ai_once_adopted = rng.random(n) < pop.ai_task_share[g]
+    with_ai = adopted[local] & uses_ai_once_adopted
+    agent_with_ai = np.isin(pop.persona[g], [0, 3]) & (rng.random(n) < 0.15)
+    agent = with_ai & agent_with_ai
     exp_years = pop.experience_years[g]
     skill = np.exp(-0.03 * (exp_years - EXPERIENCE_MEAN_YEARS))
-    minutes = cfg["tasks.base_minutes"] * skill * np.exp(rng.normal(0, 0.6, n))
-    minutes = np.where(with_ai & ~agent, minutes * (1 - speedup(cfg, exp_years)), minutes)
-    minutes = np.where(agent, 6.0 * np.exp(rng.normal(0, 0.8, n)), minutes)
+    minutes_without_ai = cfg["tasks.base_minutes"] * skill * np.exp(rng.normal(0, 0.6, n))
+    agent_minutes = 6.0 * np.exp(rng.normal(0, 0.8, n))
+    minutes_with_ai = np.where(
+        agent_with_ai, agent_minutes, minutes_without_ai * (1 - speedup(cfg, exp_years))
+    )
+    minutes = np.where(with_ai, minutes_with_ai, minutes_without_ai)
+    if truth is not None:
+        _add_task_truth(
+            cfg, truth, ctx.day_index, g, adopted[local], uses_ai_once_adopted, with_ai,
+            minutes_with_ai, minutes_without_ai,
+        )  # fmt: skip
     probs = np.where(agent[:, None], [0.62, 0.20, 0.12, 0.06], [0.80, 0.14, 0.04, 0.02])
     probs[:, 0] += np.where(with_ai & ~agent, 0.03, 0.0)
     probs[:, 1] -= np.where(with_ai & ~agent, 0.03, 0.0)
@@ -140,6 +161,41 @@ def _tasks(
     )
 
 
+def _add_task_truth(
+    cfg: SimulationConfig,
+    truth: TruthSums,
+    day_index: int,
+    g: np.ndarray,
+    adopted: np.ndarray,
+    uses_ai_once_adopted: np.ndarray,
+    with_ai: np.ndarray,
+    minutes_with_ai: np.ndarray,
+    minutes_without_ai: np.ndarray,
+) -> None:
+    """Sums of the tasks' individual effects: task level (ATE, ATT) and per developer-week.
+
+    The developer-week sums hold the intention-to-treat effect of adoption: a task of an
+    adopted developer gets the assistant's effect only when it is one of the tasks done with it.
+    """
+    log_effect = np.log(minutes_with_ai) - np.log(minutes_without_ai)
+    minutes_effect = minutes_with_ai - minutes_without_ai
+    truth.add("tasks_n", g.shape[0])
+    truth.add("tasks_log_effect_sum", log_effect.sum())
+    truth.add("tasks_minutes_effect_sum", minutes_effect.sum())
+    truth.add("tasks_treated_n", with_ai.sum())
+    truth.add("tasks_treated_log_effect_sum", log_effect[with_ai].sum())
+    truth.add("tasks_treated_minutes_effect_sum", minutes_effect[with_ai].sum())
+    if not cfg.has("rollout"):
+        return
+    weeks = -(-cfg.days // DAYS_PER_WEEK)
+    week = day_index // DAYS_PER_WEEK
+    itt = np.where(adopted & uses_ai_once_adopted, log_effect, 0.0)
+    for key, values in (("week_itt", itt), ("week_tasks", np.ones_like(itt))):
+        if key not in truth.arrays:
+            truth.arrays[key] = np.zeros((cfg.developers, weeks))
+        np.add.at(truth.arrays[key][:, week], g, values)
+
+
 def satisfaction_latent(
     cfg: SimulationConfig, pop: Population, g: np.ndarray, latency_multiplier: float
 ) -> np.ndarray:
@@ -149,7 +205,7 @@ def satisfaction_latent(
     return (
         3.35
         + 3.0 * (accept - 0.29)
-        - 0.9 * np.log2(pop.latency_factor[g] * latency_multiplier)
+        + SATISFACTION_PER_LATENCY_DOUBLING * np.log2(pop.latency_factor[g] * latency_multiplier)
         + persona_bonus
     )
 

@@ -93,15 +93,33 @@ class DayContext:
     regression_period: str | None = None  # "before" / "after" in the latency_regression scenario
 
 
+#: Bins of the oracle's acceptance-probability histograms (AUC to about 1e-4).
+ORACLE_BINS = 1000
+
+
 @dataclass
 class TruthSums:
-    """Accumulators for estimands (sums of expected values over generated events)."""
+    """Accumulators for estimands (sums of expected values over generated events).
+
+    ``arrays`` holds additive array accumulators: the oracle's histograms of true acceptance
+    probabilities (``oracle_accepted``, ``oracle_rejected``) and, in scenarios with a rollout,
+    per developer-week sums of the adoption effect (``week_itt``, ``week_tasks``: developers by
+    weeks, indexed by the global developer number).
+    """
 
     values: dict[str, float] = field(default_factory=dict)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
     def add(self, key: str, value: float) -> None:
         """Add ``value`` to accumulator ``key``."""
         self.values[key] = self.values.get(key, 0.0) + float(value)
+
+    def add_array(self, key: str, value: np.ndarray) -> None:
+        """Add ``value`` elementwise to array accumulator ``key``."""
+        if key in self.arrays:
+            self.arrays[key] += value
+        else:
+            self.arrays[key] = value.astype(np.float64)
 
 
 @dataclass
@@ -213,6 +231,7 @@ def generate_block_day(
     truth.add("events", n)
     truth.add("shown", ok.sum())
     truth.add("expected_accepted", (p_accept * ok).sum())
+    _add_oracle(truth, p_accept[ok], accepted[ok])
     completion = ok & (feature == 0)  # code completions: what copilot-metrics-viewer rates
     truth.add("completion_shown", completion.sum())
     truth.add("completion_expected_accepted", (p_accept * completion).sum())
@@ -347,6 +366,16 @@ def generate_block_day(
         latency_ms=stored_latency,
     )
     return BlockDay(suggestions, last, codes, histograms)
+
+
+def _add_oracle(truth: TruthSums, p: np.ndarray, accepted: np.ndarray) -> None:
+    """The oracle's histograms (for its AUC) and log loss over shown suggestions."""
+    bins = np.minimum((p * ORACLE_BINS).astype(np.int64), ORACLE_BINS - 1)
+    truth.add_array("oracle_accepted", np.bincount(bins[accepted], minlength=ORACLE_BINS))
+    truth.add_array("oracle_rejected", np.bincount(bins[~accepted], minlength=ORACLE_BINS))
+    p_clipped = np.clip(p, 1e-12, 1 - 1e-12)
+    loss = -np.where(accepted, np.log(p_clipped), np.log1p(-p_clipped)).sum()
+    truth.add("oracle_log_loss_sum", loss)
 
 
 def org_names(cfg: SimulationConfig) -> list[str]:

@@ -12,7 +12,11 @@ import numpy as np
 import pyarrow as pa
 
 from codex_metrics.lake.schema import EDITORS, LANGUAGES
-from codex_metrics.telemetry._activity import speedup
+from codex_metrics.telemetry._activity import (
+    DAYS_PER_WEEK,
+    SATISFACTION_PER_LATENCY_DOUBLING,
+    speedup,
+)
 from codex_metrics.telemetry._events import (
     US_PER_DAY,
     TruthSums,
@@ -237,8 +241,24 @@ def truth_part(
                 k: float(speedup(cfg, np.array([v]))[0]) for k, v in levels.items()
             },
             "speedup_per_year": cfg["tasks.speedup_per_year"],
+            # Coding tasks (not agent tasks): log(1 - speed-up), the log-duration effect.
+            "log_effect_by_experience_years": {
+                str(int(v)): float(np.log1p(-speedup(cfg, np.array([v]))[0]))
+                for v in (1.0, 5.0, 15.0)
+            },
+        },
+        "latency_slopes": {
+            "acceptance_log_odds_per_doubling": cfg["acceptance.latency_effect"],
+            "satisfaction_per_doubling": SATISFACTION_PER_LATENCY_DOUBLING,
+        },
+        "arrays": {
+            k: sums.arrays[k].tolist()
+            for k in ("oracle_accepted", "oracle_rejected")
+            if k in sums.arrays
         },
     }
+    if "week_itt" in sums.arrays:
+        part["adoption_sums"] = _adoption_sums(cfg, pop, mine, sums)
     if cfg.has("rollout"):
         part["experience_sums"] = {
             "adopters_sum": float(exp[adopter].sum()),
@@ -247,3 +267,30 @@ def truth_part(
             "non_adopters_n": float((~adopter).sum()),
         }
     return part
+
+
+def _adoption_sums(
+    cfg: SimulationConfig, pop: Population, mine: np.ndarray, sums: TruthSums
+) -> dict[str, float]:
+    """Sums of developer-week adoption effects by weeks since adoption (additive over parts).
+
+    Developers who adopted after the first week of the window (so with a week before
+    adoption to compare with), every week from their adoption week on in which they did a
+    task; a developer-week's effect is the mean over its tasks of the intention-to-treat
+    effect on log duration.
+    """
+    itt = sums.arrays["week_itt"][mine]
+    tasks = sums.arrays["week_tasks"][mine]
+    adopted = pop.adopted_day[mine]
+    cohort = adopted // DAYS_PER_WEEK
+    in_window = (adopted >= DAYS_PER_WEEK) & (adopted < cfg.days)
+    out: dict[str, float] = {}
+    for week in range(itt.shape[1]):
+        event = week - cohort
+        use = in_window & (event >= 0) & (tasks[:, week] > 0)
+        for e in np.unique(event[use]):
+            rows = use & (event == e)
+            mean = itt[rows, week] / tasks[rows, week]
+            out[f"sum_e{int(e)}"] = out.get(f"sum_e{int(e)}", 0.0) + float(mean.sum())
+            out[f"n_e{int(e)}"] = out.get(f"n_e{int(e)}", 0.0) + float(rows.sum())
+    return out

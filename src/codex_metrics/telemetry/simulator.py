@@ -273,7 +273,7 @@ def generate(
                     "usage_daily": rollup_usage_daily_codes(out.codes),
                     "latency_histograms_daily": out.latency_histograms,
                     "team_members": team_rows(cfg, pop, dev, d, block_ids[b]),
-                    **generate_activity(cfg, pop, dev, b, ctx, block_ids[b]),
+                    **generate_activity(cfg, pop, dev, b, ctx, block_ids[b], sums),
                 }
                 sink.put(tables, ctx.day)
                 if sample and sample_rows < SAMPLE_ROWS:

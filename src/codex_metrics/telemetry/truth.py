@@ -25,8 +25,20 @@ Estimands (each under ``estimands``):
   expected completion requests in the experiment period (both potential outcomes), what a
   clustered quantile comparison of the arms estimates.
 * ``latency_regression``: expected acceptance and mean completion latency before / after.
-* ``tasks``: the AI speed-up at each experience level; ``rollout``: adopters' and non-adopters'
-  mean experience.
+* ``tasks``: the AI speed-up at each experience level, and the effect on the log duration of a
+  coding task at 1, 5 and 15 years (``log_effect_by_experience_years``: log(1 - speed-up));
+  ``rollout``: adopters' and non-adopters' mean experience.
+* ``task_effect``: from both potential outcomes of every simulated task (its duration with and
+  without the assistant, common random numbers): the ATE over all tasks and the ATT over the
+  tasks done with AI (``with_ai``), on log duration and in minutes.
+* ``adoption_effect`` (scenarios with a rollout): the intention-to-treat effect of adoption on a
+  developer-week's mean log task duration, averaged over the developer-weeks of developers who
+  adopted after the window's first 7-day week, from their adoption week on (``att_log``) and by
+  weeks since adoption (``by_event_week``). Weeks are 7-day blocks from the first day.
+* ``latency_slopes``: the simulator's acceptance log-odds and expected satisfaction (1-5) per
+  doubling of latency.
+* ``acceptance_oracle``: AUC and log loss of the true acceptance probabilities on the simulated
+  outcomes of shown suggestions (the AUC from 1,000-bin histograms, so to about 1e-4).
 """
 
 from __future__ import annotations
@@ -132,6 +144,74 @@ def _ratio(num: float, den: float) -> float | None:
     return num / den if den else None
 
 
+def _auc_from_histograms(accepted: Sequence[float], rejected: Sequence[float]) -> float | None:
+    """AUC of scores binned in ascending order (ties within a bin count one half)."""
+    pos = [float(x) for x in accepted]
+    neg = [float(x) for x in rejected]
+    total = sum(pos) * sum(neg)
+    if not total:
+        return None
+    below = 0.0
+    wins = 0.0
+    for p, n in zip(pos, neg, strict=True):
+        wins += p * (below + 0.5 * n)
+        below += n
+    return wins / total
+
+
+def _added(parts: Sequence[Mapping[str, Any]], field: str) -> dict[str, Any]:
+    """Elementwise sums of a per-part mapping of numbers or lists of numbers."""
+    out: dict[str, Any] = {}
+    for part in parts:
+        for k, v in (part.get(field) or {}).items():
+            if isinstance(v, list):
+                prev = out.get(k) or [0.0] * len(v)
+                out[k] = [a + b for a, b in zip(prev, v, strict=True)]
+            else:
+                out[k] = out.get(k, 0.0) + v
+    return out
+
+
+def _productivity_estimands(
+    parts: Sequence[Mapping[str, Any]], sums: Mapping[str, float]
+) -> dict[str, Any]:
+    """The estimands of the productivity analysis (see the module docstring)."""
+    out: dict[str, Any] = {}
+    if sums.get("tasks_n"):
+        out["task_effect"] = {
+            "ate_log": _ratio(sums["tasks_log_effect_sum"], sums["tasks_n"]),
+            "ate_minutes": _ratio(sums["tasks_minutes_effect_sum"], sums["tasks_n"]),
+            "att_log": _ratio(sums["tasks_treated_log_effect_sum"], sums["tasks_treated_n"]),
+            "att_minutes": _ratio(
+                sums["tasks_treated_minutes_effect_sum"], sums["tasks_treated_n"]
+            ),
+            "tasks": int(sums["tasks_n"]),
+            "tasks_with_ai": int(sums["tasks_treated_n"]),
+        }
+    adoption = _added(parts, "adoption_sums")
+    if adoption:
+        events = sorted(int(k.removeprefix("n_e")) for k in adoption if k.startswith("n_e"))
+        total_n = sum(adoption[f"n_e{e}"] for e in events)
+        out["adoption_effect"] = {
+            "att_log": _ratio(sum(adoption[f"sum_e{e}"] for e in events), total_n),
+            "by_event_week": {
+                str(e): _ratio(adoption[f"sum_e{e}"], adoption[f"n_e{e}"]) for e in events
+            },
+            "developer_weeks_by_event_week": {str(e): int(adoption[f"n_e{e}"]) for e in events},
+        }
+    if "latency_slopes" in parts[0]:
+        out["latency_slopes"] = dict(parts[0]["latency_slopes"])
+    arrays = _added(parts, "arrays")
+    if "oracle_accepted" in arrays:
+        shown = sum(arrays["oracle_accepted"]) + sum(arrays["oracle_rejected"])
+        out["acceptance_oracle"] = {
+            "auc": _auc_from_histograms(arrays["oracle_accepted"], arrays["oracle_rejected"]),
+            "log_loss": _ratio(sums.get("oracle_log_loss_sum", 0.0), shown),
+            "shown": int(shown),
+        }
+    return out
+
+
 def combine_parts(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Combine partition parts into the truth document, computing the estimands."""
     first = parts[0]
@@ -160,6 +240,7 @@ def combine_parts(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             for k, name in enumerate(personas)
         },
         "tasks": first["tasks"],
+        **_productivity_estimands(parts, sums),
     }
     if "ab_shown_a" in sums:
         rate_a = _ratio(sums["ab_expected_accepted_a"], sums["ab_shown_a"])
