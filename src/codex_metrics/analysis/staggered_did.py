@@ -143,11 +143,11 @@ def callaway_santanna(panel: pd.DataFrame, *, method: str = "callaway_santanna")
         return EventStudy(Estimate.failed(**base, status=AnalysisStatus.NO_DATA))
     result = _cells(panel)
     if isinstance(result, AnalysisStatus):
-        reason = {
+        why = {
             AnalysisStatus.NO_PRE_PERIOD: "no developer adopted after the first week of data",
             AnalysisStatus.ONE_ARM_ONLY: "fewer than 5 never-adopters to compare with",
         }[result]
-        return EventStudy(Estimate.failed(**base, status=result, reason=reason))
+        return EventStudy(Estimate.failed(**base, status=result, reason=why))
     cells, n_treated, n_never = result
     post = [c for c in cells if c.event >= 0]
     if not post:
