@@ -1,4 +1,9 @@
-"""``codex-metrics ingest``: real data in (Copilot reports, Codex OTel, seats, people CSVs)."""
+"""``codex-metrics ingest``: real data in (Copilot reports, Codex OTel, seats, people CSVs).
+
+Also real experiments (``ingest experiment``, ``ingest assignments``): their parsers belong to
+the experiment engine, which the ingest pipeline below it may not import, so this module joins
+them to the pipeline as two more formats (:func:`_formats`).
+"""
 
 from __future__ import annotations
 
@@ -22,13 +27,21 @@ from codex_metrics.cli.state import STATE
 from codex_metrics.errors import ParameterError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from codex_metrics.lake import Lake
-    from codex_metrics.telemetry.ingest import IngestOptions, IngestReport
+    from codex_metrics.telemetry.ingest import (
+        Format,
+        IngestOptions,
+        IngestReport,
+        ParsedBatch,
+        Parser,
+    )
 
 app = typer.Typer(
     rich_markup_mode=None,
     help="Ingest real data: GitHub Copilot usage reports, Codex CLI OpenTelemetry logs, seats, "
-    "a developers roster and survey answers. Each file is validated whole (a bad file writes "
+    "a developers roster, survey answers, and A/B experiments with their assignments. Each file is validated whole (a bad file writes "
     "nothing, exit code 2), committed, archived under <lake>/.codex-metrics/raw/ and recorded "
     "in source_runs. docs/data-sources.md says how to obtain each file.\n\n"
     "Example: codex-metrics ingest copilot-report users-28-day.ndjson --org acme",
@@ -112,6 +125,57 @@ def _options(
     )
 
 
+def _parse_experiment(path: Path, options: IngestOptions) -> Iterator[ParsedBatch]:
+    """An experiment declaration: one ``experiments`` row, scoped by the experiment's id."""
+    from codex_metrics.experiments import parse_experiment_toml
+    from codex_metrics.telemetry.ingest import ParsedBatch
+
+    table = parse_experiment_toml(path)
+    yield ParsedBatch(scope=str(table["experiment_id"][0].as_py()), tables={"experiments": table})
+
+
+def _assignments_parser(lake: Lake) -> Parser:
+    """A parser of assignment files, checked against the experiments the lake holds.
+
+    ``options.org`` carries ``--experiment`` (recorded with the archive, so ``--reprocess``
+    reads the file the same way); each experiment's rows are their own scope.
+    """
+
+    def parse(path: Path, options: IngestOptions) -> Iterator[ParsedBatch]:
+        import pyarrow.compute as pc
+
+        from codex_metrics.experiments import list_experiments, parse_assignments
+        from codex_metrics.telemetry.ingest import ParsedBatch
+
+        con = lake.snapshot(sources="all").connect()
+        arms = {d.experiment_id: {a.name for a in d.arms} for d in list_experiments(con)}
+        table = parse_assignments(
+            path, pseudonymise=options.pseudonymise, experiment_id=options.org, arms=arms
+        )
+        for experiment in sorted(set(table["experiment_id"].to_pylist())):
+            rows = table.filter(pc.equal(table["experiment_id"], experiment))
+            yield ParsedBatch(scope=experiment, tables={"assignments": rows})
+
+    return parse
+
+
+def _formats(lake: Lake) -> dict[str, Format]:
+    """The pipeline's vendor formats plus the experiment engine's two files.
+
+    A re-ingested declaration replaces its experiment's row; assignment files add up (a later
+    file wins for the same developer and arm).
+    """
+    from codex_metrics.telemetry.ingest import FORMATS, Format
+
+    return {
+        **FORMATS,
+        "experiment": Format("experiment", "experiment-toml", _parse_experiment,
+                             ("experiments",), replaces=("experiments",)),
+        "assignments": Format("assignments", "assignments-file", _assignments_parser(lake),
+                              ("assignments",)),
+    }  # fmt: skip
+
+
 def _row(report: IngestReport) -> dict[str, Any]:
     days = f"{report.first_day}..{report.last_day}" if report.first_day and report.last_day else ""
     rows = ", ".join(f"{t} {n}" for t, n in sorted(report.rows.items())) or "none"
@@ -144,11 +208,13 @@ def _run(
     import uuid
 
     invocation = str(uuid.uuid4())
+    formats = _formats(lake)
     for path in files:
         with spinner(f"ingesting {path.name}"):
             report = ingest_file(
-                lake, path, command, options, fetched_at=when, invocation_id=invocation
-            )
+                lake, path, command, options, fetched_at=when, invocation_id=invocation,
+                formats=formats,
+            )  # fmt: skip
         reports.append(report)
         if report.rejected and not STATE.quiet:
             typer.echo(
@@ -190,16 +256,16 @@ def ingest(
     if not reprocess:
         typer.echo(ctx.get_help())
         raise typer.Exit()
-    from codex_metrics.telemetry.ingest import FORMATS
     from codex_metrics.telemetry.ingest import reprocess as run_reprocess
 
+    opened = open_lake(lake)
+    formats = _formats(opened)
     commands = [c.strip() for c in only.split(",")] if only else None
     for c in commands or []:
-        parse_choice(c, "--only", tuple(FORMATS))
-    opened = open_lake(lake)
+        parse_choice(c, "--only", tuple(formats))
     options = _options(opened)
     with spinner("reprocessing the raw archives"):
-        reports = run_reprocess(opened, options, commands=commands)
+        reports = run_reprocess(opened, options, commands=commands, formats=formats)
     total = sum(sum(r.rows.values()) for r in reports)
     typer.echo(f"reprocessed {len(reports)} archived file(s): {total} rows written")
 
@@ -373,3 +439,54 @@ def survey(
         column_map[column.strip()] = name.strip()
     _run("survey", files, lake, None, output_format, output, org=org,
          skip_bad_lines=skip_bad_lines, column_map=column_map)  # fmt: skip
+
+
+@app.command("experiment")
+def experiment(
+    files: Annotated[
+        list[Path], typer.Argument(help="Experiment declarations (TOML).", show_default=False)
+    ],
+    output_format: DataFormatOption = "table",
+    output: OutputOption = None,
+    lake: LakeOption = None,
+) -> None:
+    """An A/B experiment declared in TOML: arms with model versions and weights, period, metrics.
+
+    Arms (the first is the control), start and end, primary, guardrail (with margins) and
+    secondary metrics, planned developers. Ingesting it again replaces it. docs/experiments.md
+    shows a complete file.
+
+    Example: codex-metrics ingest experiment exp-model-c-vs-b.toml
+    """
+    _run("experiment", files, lake, None, output_format, output)
+
+
+@app.command("assignments")
+def assignments(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Assignment files (.csv with a header, or .ndjson).", show_default=False
+        ),
+    ],
+    experiment: Annotated[
+        str | None,
+        typer.Option(
+            "--experiment",
+            help="Experiment of every row (default: each row's experiment_id column).",
+            show_default=False,
+        ),
+    ] = None,  # fmt: skip
+    output_format: DataFormatOption = "table",
+    output: OutputOption = None,
+    lake: LakeOption = None,
+) -> None:
+    """Who got which arm: login (or developer_id), arm, assigned_at per row.
+
+    Logins are pseudonymised with the lake's key, as every other source's are, so they join
+    the Codex requests and Copilot reports of the same people. The experiment must be ingested
+    first; an unknown experiment or arm fails the file with its line.
+
+    Example: codex-metrics ingest assignments assignments.csv --experiment exp-model-c-vs-b
+    """
+    _run("assignments", files, lake, None, output_format, output, org=experiment)

@@ -31,10 +31,14 @@ An experiment file::
     margin = 0.05                         # may get worse by at most 5%
     filters = { feature = "code_completion" }
 
-An assignments file is CSV with a header, or NDJSON (one object per line), with ``arm``,
+Arm weights are relative (stored normalised to sum to 1; omitted weights are equal).
+
+An assignments file is CSV with a header, or NDJSON (one object per line, told by its first
+character, so an archived copy reads the same), with ``arm``,
 ``assigned_at`` (ISO 8601; a date means UTC midnight), one of ``login`` (pseudonymised with
 the lake's key before it is stored) or ``developer_id`` (already pseudonymous), and
-``experiment_id`` unless the caller gives it.
+``experiment_id`` unless the caller gives it. Either file may be gzip- or zstd-compressed (the
+ingest archive keeps them so).
 """
 
 from __future__ import annotations
@@ -59,6 +63,21 @@ _TS = pa.timestamp("us", tz="UTC")
 _ARM = pa.struct([("arm", pa.string()), ("model_version", pa.string()), ("weight", pa.float64())])
 _GUARDRAIL = pa.struct([("metric", pa.string()), ("margin", pa.float64())])
 _FILTER = pa.struct([("metric", pa.string()), ("dimension", pa.string()), ("value", pa.string())])
+_COMPRESSION = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd"}
+
+
+def _read_text(path: Path) -> str:
+    """The file's text, decompressing gzip or zstd (told by the first bytes)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4)
+        codec = next((c for magic, c in _COMPRESSION.items() if head.startswith(magic)), None)
+        if codec is None:
+            return path.read_text(encoding="utf-8")
+        with pa.input_stream(str(path), compression=codec) as stream:
+            return bytes(stream.read()).decode("utf-8")
+    except (OSError, UnicodeDecodeError, pa.ArrowInvalid) as exc:
+        raise InputFormatError(path, f"cannot read the file ({exc})") from None
 
 
 class _Toml:
@@ -66,10 +85,7 @@ class _Toml:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        try:
-            self.text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputFormatError(path, f"cannot read the file ({exc})") from None
+        self.text = _read_text(path)
         try:
             self.doc = tomllib.loads(self.text)
         except tomllib.TOMLDecodeError as exc:
@@ -133,7 +149,8 @@ def _arms(doc: _Toml) -> list[dict[str, Any]]:
     arms = doc.doc.get("arms")
     if not isinstance(arms, list) or len(arms) < 2:
         raise doc.fail("arms", "declare at least two [[arms]] (the first is the control)")
-    out, names = [], set()
+    out: list[dict[str, Any]] = []
+    names: set[str] = set()
     for i, arm in enumerate(arms):
         name, model, weight = arm.get("name"), arm.get("model_version"), arm.get("weight", 1.0)
         if not isinstance(name, str) or not name or name in names:
@@ -144,7 +161,8 @@ def _arms(doc: _Toml) -> list[dict[str, Any]]:
             raise doc.fail("arms", f"arm {name}: weight must be positive", i, field="weight")
         names.add(name)
         out.append({"arm": name, "model_version": model, "weight": float(weight)})
-    return out
+    total = sum(a["weight"] for a in out)
+    return [{**a, "weight": a["weight"] / total} for a in out]
 
 
 def _guardrails(doc: _Toml) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
@@ -231,11 +249,8 @@ def parse_experiment_toml(path: Path | str) -> pa.Table:
 
 
 def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFormatError(path, f"cannot read the file ({exc})") from None
-    if path.suffix.lower() in (".ndjson", ".jsonl", ".json"):
+    text = _read_text(path)
+    if text.lstrip().startswith("{"):
         for i, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
@@ -259,7 +274,7 @@ def parse_assignments(
     *,
     pseudonymise: Callable[[str], str],
     experiment_id: str | None = None,
-    arms: set[str] | None = None,
+    arms: set[str] | Mapping[str, set[str]] | None = None,
 ) -> pa.Table:
     """``assignments`` rows from a CSV or NDJSON file (see the module docstring).
 
@@ -267,7 +282,8 @@ def parse_assignments(
         path: the file (``.csv``, or ``.ndjson``/``.jsonl``).
         pseudonymise: turns a login into the stored developer id (the lake's keyed hash).
         experiment_id: the experiment of every row (else each row's ``experiment_id``).
-        arms: the experiment's arm names, to refuse rows of an unknown arm.
+        arms: the experiment's arm names, to refuse rows of an unknown arm; or experiment id ->
+            arm names (the experiments in the lake), to also refuse an unknown experiment.
 
     Raises:
         InputFormatError: a bad line (named with its line number and field), or no rows.
@@ -287,9 +303,21 @@ def parse_assignments(
             raise InputFormatError(
                 path, "no experiment_id (column or option)", line=line, field="experiment_id"
             )
+        allowed = arms
+        if isinstance(arms, Mapping):
+            if eid not in arms:
+                declared = f" (the lake has {', '.join(sorted(arms))})" if arms else ""
+                raise InputFormatError(
+                    path,
+                    f"experiment {eid!r} is not in the lake{declared}; ingest its declaration "
+                    "first: codex-metrics ingest experiment FILE.toml",
+                    line=line,
+                    field="experiment_id",
+                )
+            allowed = arms[eid]
         arm = rec.get("arm")
-        if not arm or (arms is not None and arm not in arms):
-            known = f"; the experiment's arms are {', '.join(sorted(arms))}" if arms else ""
+        if not arm or (allowed is not None and arm not in allowed):
+            known = f"; the experiment's arms are {', '.join(sorted(allowed))}" if allowed else ""
             raise InputFormatError(path, f"unknown arm {arm!r}{known}", line=line, field="arm")
         at = _timestamp(rec.get("assigned_at"))
         if at is None:

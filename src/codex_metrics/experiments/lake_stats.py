@@ -104,6 +104,9 @@ class AssignmentCounts:
         exposure_mismatch: assigned developers served by another arm's model in the period.
         unassigned_active: developers served by a treatment arm's model in the period without
             an assignment (the control model may be everyone's default).
+        exposure_seen_in: the tables where an arm's model was seen serving someone in the
+            period (``suggestions``, ``codex_requests``, ``usage_daily``'s model breakdown of
+            Copilot reports); empty when exposure could not be checked.
     """
 
     developers: dict[str, int]
@@ -111,10 +114,17 @@ class AssignmentCounts:
     crossover: int
     exposure_mismatch: int
     unassigned_active: int
+    exposure_seen_in: tuple[str, ...] = ()
 
 
 def assignment_counts(con: duckdb.DuckDBPyConnection, design: ExperimentDesign) -> AssignmentCounts:
-    """Developers per arm and slice, crossovers, and exposure problems (one suggestions scan)."""
+    """Developers per arm and slice, crossovers, and exposure problems.
+
+    Exposure is checked against every table recording which model served whom: suggestions,
+    Codex requests (``codex_requests.model_version``) and the model breakdown of Copilot's
+    per-user reports (``usage_daily.model``, whole days inside the period), each matched to an
+    arm by its exact ``model_version``.
+    """
     params = {"experiment": design.experiment_id}
     units = f"SELECT * FROM {units_table(con, design)}"
     per_dim = " UNION ALL ".join(
@@ -136,34 +146,73 @@ def assignment_counts(con: duckdb.DuckDBPyConnection, design: ExperimentDesign) 
         "GROUP BY developer_id HAVING count(DISTINCT arm) > 1)",
         params,
     ).fetchall()[0][0]
-    arms_values = ", ".join("(?, ?)" for _ in design.arms)
-    arm_params: list[object] = [x for a in design.arms for x in (a.name, a.model_version)]
-    mismatch, unassigned = con.execute(
+    mismatch, unassigned, seen = _exposure(con, design)
+    return AssignmentCounts(overall, by_slice, int(crossover), mismatch, unassigned, seen)
+
+
+#: Where the lake records which model served whom: (table, model column, time filter). Event
+#: tables count inside the period; Copilot's daily model breakdown counts days wholly inside it.
+_SERVED_BY = (
+    ("suggestions", "model_version", "event"),
+    ("codex_requests", "model_version", "event"),
+    ("usage_daily", "model", "day"),
+)
+
+
+def _exposure(
+    con: duckdb.DuckDBPyConnection, design: ExperimentDesign
+) -> tuple[int, int, tuple[str, ...]]:
+    """Assigned developers served another arm's model; unassigned ones served a treatment model.
+
+    Returns:
+        (exposure mismatches, unassigned treatment exposures, the tables that showed any arm's
+        model being served in the period).
+    """
+    start, end = design.start, experiment_end(design)
+    first_full = start.date() + timedelta(days=0 if start == _midnight(start) else 1)
+    params: dict[str, object] = {
+        "start": start,
+        "end": end,
+        "first_day": first_full,
+        "end_day": end.date(),
+        "experiment": design.experiment_id,
+        "control": design.control.name,
+    }
+    served = []
+    for table, column, grain in _SERVED_BY:
+        when = (
+            '"day" >= CAST($start AS DATE) AND "day" <= CAST($end AS DATE) '
+            'AND "timestamp" >= $start AND "timestamp" < $end'
+            if grain == "event"
+            else '"day" >= $first_day AND "day" < $end_day'
+        )
+        served.append(
+            f"SELECT DISTINCT '{table}' AS seen_in, developer_id, a.arm AS served_arm "
+            f"FROM {table} t JOIN arms a ON t.{column} = a.model_version "
+            f"WHERE developer_id IS NOT NULL AND {when}"
+        )
+    arms_values = ", ".join(f"($arm{i}, $model{i})" for i in range(len(design.arms)))
+    for i, arm in enumerate(design.arms):
+        params[f"arm{i}"], params[f"model{i}"] = arm.name, arm.model_version
+    mismatch, unassigned, seen = con.execute(
         f"""
         WITH arms(arm, model_version) AS (VALUES {arms_values}),
-        served AS (SELECT DISTINCT s.developer_id, a.arm AS served_arm
-                   FROM suggestions s JOIN arms a USING (model_version)
-                   WHERE s.day >= CAST(? AS DATE) AND s.day <= CAST(? AS DATE)
-                     AND s."timestamp" >= ? AND s."timestamp" < ?),
-        asg AS (SELECT developer_id, min(arm) AS arm FROM assignments WHERE experiment_id = ?
-                GROUP BY developer_id)
-        SELECT count(DISTINCT developer_id) FILTER (WHERE asg.arm IS NOT NULL AND asg.arm <> served_arm),
-               count(DISTINCT developer_id) FILTER (WHERE asg.arm IS NULL AND served_arm <> ?)
+        served AS ({" UNION ALL ".join(served)}),
+        asg AS (SELECT developer_id, min(arm) AS arm FROM assignments
+                WHERE experiment_id = $experiment GROUP BY developer_id)
+        SELECT count(DISTINCT developer_id)
+                 FILTER (WHERE asg.arm IS NOT NULL AND asg.arm <> served_arm),
+               count(DISTINCT developer_id) FILTER (WHERE asg.arm IS NULL AND served_arm <> $control),
+               list(DISTINCT seen_in ORDER BY seen_in)
         FROM served LEFT JOIN asg USING (developer_id)
         """,
-        [
-            *arm_params,
-            design.start,
-            experiment_end(design),
-            design.start,
-            experiment_end(design),
-            design.experiment_id,
-            design.control.name,
-        ],
+        params,
     ).fetchall()[0]
-    return AssignmentCounts(
-        overall, by_slice, int(crossover), int(mismatch or 0), int(unassigned or 0)
-    )
+    return int(mismatch or 0), int(unassigned or 0), tuple(seen or ())
+
+
+def _midnight(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,12 @@ def health_lines(report: ExperimentReport) -> list[str]:
         f"Crossover developers (several arms, excluded): {h.counts.crossover}",
         f"Developers served another arm's model: {h.counts.exposure_mismatch}",
         f"Developers served a treatment model without assignment: {h.counts.unassigned_active}",
+        (
+            f"Served models seen in: {', '.join(h.counts.exposure_seen_in)}"
+            if h.counts.exposure_seen_in
+            else "Served models seen in: none (no arm's model in suggestions, codex_requests or "
+            "Copilot's model breakdown in the period; exposure is unchecked)"
+        ),
     ]
     flagged = [
         f"{k} (p = {pval(r.p_value)}, {r.level.value})"

@@ -28,6 +28,7 @@ from codex_metrics.telemetry.ingest.pipeline import (
     FORMATS,
     Format,
     IngestReport,
+    Parser,
     ingest_file,
     reprocess,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "IngestReport",
     "OtlpReceiver",
     "ParsedBatch",
+    "Parser",
     "Reject",
     "archive_entries",
     "forget_in_archives",

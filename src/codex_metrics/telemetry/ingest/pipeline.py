@@ -12,7 +12,7 @@ everything from there) and a ``source_runs`` row records the run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
@@ -47,14 +47,19 @@ from codex_metrics.telemetry.ingest.copilot_report import (
 from codex_metrics.telemetry.ingest.people_csv import parse_developers, parse_survey
 from codex_metrics.telemetry.ingest.seats import parse_seats
 
-__all__ = ["FORMATS", "Format", "IngestReport", "ingest_file", "reprocess"]
+__all__ = ["FORMATS", "Format", "IngestReport", "Parser", "ingest_file", "reprocess"]
 
 Parser = Callable[[Path, IngestOptions], Iterator[ParsedBatch]]
 
 
 @dataclass(frozen=True)
 class Format:
-    """An ingest command: its parser, the lake source of its rows, tables replaced per day."""
+    """An ingest command: its parser, the lake source of its rows, tables replaced per day.
+
+    :data:`FORMATS` holds the vendor formats this package parses. A layer above may add its own
+    (the CLI adds ``experiment`` and ``assignments``, whose parsers live in the experiment
+    engine) by passing ``formats`` to :func:`ingest_file` and :func:`reprocess`.
+    """
 
     command: str
     source: str
@@ -204,6 +209,7 @@ def ingest_file(
     invocation_id: str | None = None,
     parameters: dict[str, Any] | None = None,
     from_archive: ArchiveEntry | None = None,
+    formats: Mapping[str, Format] | None = None,
 ) -> IngestReport:
     """Validate, commit and archive one file; record a ``source_runs`` row.
 
@@ -218,11 +224,12 @@ def ingest_file(
         parameters: the options to record with the archive and the run (no secrets).
         from_archive: the archive record of ``path`` when reprocessing it (nothing is staged;
             its rejects file is rewritten).
+        formats: the formats ``command`` is looked up in (default :data:`FORMATS`).
 
     Raises:
         InputFormatError: a bad file; nothing is written.
     """
-    fmt = FORMATS[command]
+    fmt = (formats or FORMATS)[command]
     raw = lake.hidden_dir / RAW_DIR
     parameters = {**recorded_options(options), **(parameters or {})}
     if not path.is_file():
@@ -309,17 +316,21 @@ def reprocess(
     *,
     commands: Iterable[str] | None = None,
     on_file: Callable[[ArchiveEntry], None] | None = None,
+    formats: Mapping[str, Format] | None = None,
 ) -> list[IngestReport]:
     """Re-ingest every archived file (of some commands) with today's parsers.
 
     The rows the archived commands' sources wrote are removed first (one commit per table),
     then each file is read with the options recorded in its archive and its recorded fetch
     time, in fetch order: the lake ends as if the files had been ingested again today.
+    ``formats`` are the formats the archived commands are looked up in (default
+    :data:`FORMATS`); archives of a command not among them are left alone.
     """
+    known = formats or FORMATS
     raw = lake.hidden_dir / RAW_DIR
-    entries = list(archive_entries(raw, commands))
+    entries = [e for e in archive_entries(raw, commands) if e.command in known]
     for command in sorted({e.command for e in entries}):
-        fmt = FORMATS[command]
+        fmt = known[command]
         for table in fmt.tables:
             lake.commit(table, [], Replacement(fmt.source, None, None), info={"reprocess": True})
     reports = []
@@ -337,7 +348,7 @@ def reprocess(
         )
         report = ingest_file(
             lake, entry.data_path(raw), entry.command, opts, parameters=recorded,
-            from_archive=entry,
+            from_archive=entry, formats=known,
         )  # fmt: skip
         reports.append(report)
     return reports
