@@ -56,7 +56,7 @@ def test_run_compare_and_report(tmp_path: Path, builtin: TaskSet) -> None:
         )  # fmt: skip
         assert report.exit_code == 0, report.output
     assert "Flipped to pass (1): builtin/fizzbuzz" in (tmp_path / "new" / "r.md").read_text()
-    assert (tmp_path / "new" / "r.html").read_text().count("<svg") >= 3
+    assert (tmp_path / "new" / "r.html").read_text().count('class="plotly-graph-div"') >= 3
     doc = json.loads((tmp_path / "new" / "r.json").read_text())
     assert doc["comparison"]["flipped_to_pass"] == ["builtin/fizzbuzz"]
 

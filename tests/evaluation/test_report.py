@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from codex_metrics.evaluation.compare import compare_runs
 from codex_metrics.evaluation.outcomes import Outcome
-from codex_metrics.evaluation.report import render_eval_html, render_eval_markdown
+from codex_metrics.evaluation.report import eval_figures, render_eval_html, render_eval_markdown
 from codex_metrics.evaluation.results import EvalRun, SampleRecord
 
 P, F = Outcome.PASSED, Outcome.ASSERTION_FAILURE
@@ -39,14 +41,69 @@ def test_markdown_has_pass_at_k_outcomes_quality_and_flips() -> None:
     assert "| model-a | 80 | 0.30 | n/a |" in text
 
 
-def test_html_is_self_contained_with_four_charts() -> None:
+def test_figures_draw_pass_at_k_outcomes_quality_and_the_paired_difference() -> None:
+    a, b = run("model-a", {0, 1, 2}), run("model-b", {1, 2, 3, 4})
+    comparison = compare_runs(a, b)
+    figures = eval_figures([a, b], comparison)
+    titles = [f.layout.title.text for f in figures]
+    assert titles == [
+        "pass@k per model (error bars: 95% task-bootstrap interval)",
+        "Failure categories per model",
+        "Quality score distribution",
+        "Token edit distance to the reference solution",
+        "Paired pass-rate difference, model-b vs model-a",
+    ]
+    for f in figures:  # axis titles with units, a legend naming the series
+        assert f.layout.xaxis.title.text and f.layout.yaxis.title.text is not None
+    passk, outcomes, quality, edits, paired = figures
+    assert [t.name for t in passk.data] == ["model-a", "model-b"] and passk.layout.showlegend
+    assert passk.layout.yaxis.title.text == "pass@k (% of tasks)"
+    assert passk.layout.yaxis.tickformat == ".0%" and passk.layout.barmode == "group"
+    # One sample per task: pass@1 is the share of tasks passed; the interval brackets it.
+    assert [list(t.y) for t in passk.data] == [[0.3], [0.4]]
+    for t in passk.data:
+        assert t.error_y.array[0] >= 0 and t.error_y.arrayminus[0] >= 0
+    assert list(outcomes.data[0].x) == ["assertion failure"]
+    assert [list(t.y) for t in outcomes.data] == [[0.7], [0.6]]
+    assert outcomes.layout.yaxis.title.text == "share of samples (%)"
+    # Every score is 80 (bin 80-100) and every distance 0.3 (bin 0.2-0.4).
+    assert list(quality.data[0].y) == [0, 0, 0, 0, 1.0]
+    assert quality.layout.xaxis.title.text == "quality score (0-100 points, higher is better)"
+    assert list(edits.data[1].y) == [0, 1.0, 0, 0, 0]
+    assert list(edits.data[1].x)[1] == "0.2-0.4"
+    point = paired.data[0]
+    assert list(point.x) == pytest.approx([comparison.mean_difference])
+    assert point.error_x.array[0] == pytest.approx(comparison.ci_high - comparison.mean_difference)
+    assert point.error_x.arrayminus[0] == pytest.approx(
+        comparison.mean_difference - comparison.ci_low
+    )
+    assert "percentage points" in paired.layout.xaxis.title.text
+    assert point.name == "no significant difference"  # 3 of 10 tasks flipped: CI spans 0
+
+
+def test_a_k_a_run_cannot_reach_is_a_gap_and_duplicate_models_are_told_apart() -> None:
+    five = EvalRun(
+        "r5", "m", "humaneval", "replay",
+        tuple(SampleRecord(f"T/{t}", i, "", P if i < 2 else F) for t in range(3) for i in range(5)),
+    )  # fmt: skip
+    one = run("m", {0})
+    (passk, *_rest) = eval_figures([five, one], ks=[1, 5])
+    assert [t.name for t in passk.data] == ["m (r5)", "m (run-m)"]
+    assert list(passk.data[0].y) == pytest.approx([0.4, 1.0])
+    assert list(passk.data[1].y) == [0.1, None]
+
+
+def test_html_is_self_contained_plotly_with_no_network() -> None:
+    from plotly.offline import get_plotlyjs
+
     a, b = run("model-a", {0, 1, 2}), run("model-b", {1, 2, 3, 4})
     page = render_eval_html([a, b], compare_runs(a, b))
-    assert page.count("<svg") == 4
-    assert "<script" not in page and "<link" not in page
-    assert re.findall(r"(?:src|href)=", page) == []
-    urls = set(re.findall(r"https?://[^\"' ]+", page))
-    assert urls <= {"http://www.w3.org/2000/svg"}
+    assert page.count('class="plotly-graph-div"') == 5
+    assert page.count(get_plotlyjs()) == 1  # plotly.js inlined once, from the package
+    assert not re.search(r"<script[^>]*\bsrc=", page)  # no script is fetched
+    assert not re.search(r"<link[^>]*\bhref=", page)  # nor a stylesheet
+    # Outside the inlined library the page names no URL at all (no CDN, no font, no image).
+    assert re.findall(r"https?://", page.replace(get_plotlyjs(), "")) == []
     assert "HumanEval/3</td><td>fail → pass" in page
 
 

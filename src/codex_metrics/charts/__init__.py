@@ -1,10 +1,12 @@
 """One chart stack: pure functions from data to Plotly figures, shared by the dashboard and reports.
 
 Nothing here reads the lake or renders a page: callers pass plain numbers and get a
-``plotly.graph_objects.Figure`` (:mod:`.figures`; :mod:`.rows` builds them from result rows),
+``plotly.graph_objects.Figure`` (:mod:`.figures`, :mod:`.bars`; :mod:`.rows` builds them from
+result rows),
 or self-contained HTML with plotly.js embedded from the installed package (:mod:`.html`).
 """
 
+from codex_metrics.charts.bars import SERIES_COLOURS, grouped_bars
 from codex_metrics.charts.figures import (
     PALETTE,
     ForestRow,
@@ -26,11 +28,13 @@ from codex_metrics.charts.rows import (
 
 __all__ = [
     "PALETTE",
+    "SERIES_COLOURS",
     "ForestRow",
     "Series",
     "bar_with_ci",
     "figures_html",
     "forest_plot",
+    "grouped_bars",
     "histogram",
     "plotly_script",
     "rows_bar",

@@ -1,8 +1,11 @@
-"""Evaluation reports: Markdown, and self-contained HTML with inline SVG charts.
+"""Evaluation reports: Markdown, and self-contained HTML with Plotly charts.
 
-The HTML needs nothing from the network (no script, no font, no stylesheet link): charts are SVG
-drawn here. Charts: pass@k per model, failure categories per model, quality distributions
-(quality score and token edit distance), and the flipped tasks of a two-run comparison.
+The HTML needs nothing from the network: the charts are Plotly figures from the shared chart
+package (:mod:`codex_metrics.charts`), the same stack as the dashboard and the experiment
+report, with plotly.js inlined from the installed package (never a CDN). Charts: pass@k per
+model with intervals, failure categories per model, quality distributions (quality score and
+token edit distance), and a two-run comparison's paired pass-rate difference; the flipped tasks
+are a table.
 """
 
 from __future__ import annotations
@@ -18,10 +21,9 @@ from codex_metrics.evaluation.results import EvalRun
 
 if TYPE_CHECKING:
     import numpy as np
+    import plotly.graph_objects as go
 
-__all__ = ["render_eval_html", "render_eval_markdown"]
-
-_COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948")
+__all__ = ["eval_figures", "render_eval_html", "render_eval_markdown"]
 
 
 def _pct(value: float | None) -> str:
@@ -131,55 +133,9 @@ def _comparison_markdown(c: RunComparison) -> list[str]:
     return out
 
 
-# -- SVG ----------------------------------------------------------------------------------------
-def _bars_svg(
-    title: str, groups: list[str], series: list[tuple[str, list[float]]], *, unit: str = "%"
-) -> str:
-    """Grouped vertical bars; values in 0..1 shown as percentages."""
-    width, height, left, bottom = 640, 260, 40, 40
-    plot_w, plot_h = width - left - 10, height - bottom - 30
-    group_w = plot_w / max(1, len(groups))
-    bar_w = group_w * 0.8 / max(1, len(series))
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">'
-    ]
-    parts.append(
-        f'<text x="{left}" y="16" font-size="13" font-weight="bold">{html.escape(title)}</text>'
-    )
-    for tick in (0, 0.25, 0.5, 0.75, 1.0):
-        y = 30 + plot_h * (1 - tick)
-        parts.append(
-            f'<line x1="{left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
-        )
-        parts.append(
-            f'<text x="{left - 4}" y="{y + 4:.1f}" font-size="10" text-anchor="end">{int(tick * 100)}</text>'
-        )
-    for gi, group in enumerate(groups):
-        x0 = left + gi * group_w + group_w * 0.1
-        for si, (_name, values) in enumerate(series):
-            value = values[gi]
-            h = plot_h * max(0.0, min(1.0, value))
-            x = x0 + si * bar_w
-            colour = _COLOURS[si % len(_COLOURS)]
-            parts.append(
-                f'<rect x="{x:.1f}" y="{30 + plot_h - h:.1f}" width="{bar_w * 0.95:.1f}" height="{h:.1f}" '
-                f'fill="{colour}"><title>{html.escape(group)}: {100 * value:.1f}{unit}</title></rect>'
-            )
-        label_x = left + gi * group_w + group_w / 2
-        parts.append(
-            f'<text x="{label_x:.1f}" y="{height - bottom + 14}" font-size="10" text-anchor="middle">'
-            f"{html.escape(group)}</text>"
-        )
-    for si, (name, _values) in enumerate(series):
-        parts.append(
-            f'<rect x="{left + si * 150}" y="{height - 14}" width="10" height="10" fill="{_COLOURS[si % len(_COLOURS)]}"/>'
-            f'<text x="{left + si * 150 + 14}" y="{height - 5}" font-size="11">{html.escape(name)}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _histogram(values: list[float], bins: np.ndarray) -> list[float]:
+# -- Figures (Plotly, from the shared chart package) --------------------------------------------
+def _shares(values: list[float], bins: np.ndarray) -> list[float]:
+    """The share of ``values`` in each bin (the last bin includes its upper edge)."""
     import numpy as np
 
     if not values:
@@ -188,89 +144,140 @@ def _histogram(values: list[float], bins: np.ndarray) -> list[float]:
     return [float(c) / len(values) for c in counts]
 
 
+def _bin_labels(bins: np.ndarray, fmt: str) -> list[str]:
+    return [f"{lo:{fmt}}-{hi:{fmt}}" for lo, hi in zip(bins[:-1], bins[1:], strict=True)]
+
+
+def _series_names(runs: Sequence[EvalRun]) -> list[str]:
+    """Each run's legend name: its model version, with the run id when two runs share one."""
+    versions = [run.model_version for run in runs]
+    return [
+        v if versions.count(v) == 1 else f"{v} ({run.run_id})"
+        for v, run in zip(versions, runs, strict=True)
+    ]
+
+
+def eval_figures(
+    runs: Sequence[EvalRun],
+    comparison: RunComparison | None = None,
+    *,
+    ks: Sequence[int] | None = None,
+) -> list[go.Figure]:
+    """The report's charts, in page order.
+
+    pass@k per model (bars with 95% task-bootstrap intervals), failure categories per model,
+    the quality-score and token-edit-distance distributions (shares of samples per bin), and,
+    for a two-run comparison, the paired pass-rate difference with its interval. A chart whose
+    data no run has is left out.
+    """
+    import numpy as np
+
+    from codex_metrics.charts import ForestRow, forest_plot, grouped_bars
+    from codex_metrics.evaluation.intervals import pass_at_k_intervals
+
+    ks = _ks(runs, ks)
+    names = _series_names(runs)
+    by_run = [{p.k: p for p in pass_at_k_intervals(run, ks)} for run in runs]
+    # A k a run's samples do not allow is a gap, not a zero.
+    figures = [
+        grouped_bars(
+            [f"pass@{k}" for k in ks],
+            {n: [t[k].value if k in t else None for k in ks] for n, t in zip(names, by_run, strict=True)},
+            title="pass@k per model (error bars: 95% task-bootstrap interval)",
+            x_title="k (samples drawn per task)",
+            y_title="pass@k (% of tasks)",
+            intervals={
+                n: ([t[k].ci_low if k in t else None for k in ks],
+                    [t[k].ci_high if k in t else None for k in ks])
+                for n, t in zip(names, by_run, strict=True)
+            },
+        )
+    ]  # fmt: skip
+    failures = [o for o in Outcome if o is not Outcome.PASSED]
+    used = [o for o in failures if any(r.outcome_counts()[o.value] for r in runs)]
+    if used:
+        figures.append(
+            grouped_bars(
+                [o.value.replace("_", " ") for o in used],
+                {
+                    n: [run.outcome_counts()[o.value] / len(run.records) for o in used]
+                    for n, run in zip(names, runs, strict=True)
+                },
+                title="Failure categories per model",
+                x_title="outcome of a sample",
+                y_title="share of samples (%)",
+            )
+        )
+    scores = [[r.quality_score for r in run.records if r.quality_score is not None] for run in runs]
+    if any(scores):
+        bins = np.linspace(0, 100, 6)
+        figures.append(
+            grouped_bars(
+                _bin_labels(bins, ".0f"),
+                {n: _shares(v, bins) for n, v in zip(names, scores, strict=True)},
+                title="Quality score distribution",
+                x_title="quality score (0-100 points, higher is better)",
+                y_title="share of scored samples (%)",
+            )
+        )
+    edits = [
+        [r.edit_distance_tokens for r in run.records if r.edit_distance_tokens is not None]
+        for run in runs
+    ]
+    if any(edits):
+        bins = np.linspace(0, 1, 6)
+        figures.append(
+            grouped_bars(
+                _bin_labels(bins, ".1f"),
+                {n: _shares(v, bins) for n, v in zip(names, edits, strict=True)},
+                title="Token edit distance to the reference solution",
+                x_title="normalised token edit distance (0 = identical, 1 = all different)",
+                y_title="share of samples (%)",
+            )
+        )
+    c = comparison
+    if c is None or c.status != "ok":
+        return figures
+    if c.mean_difference is not None and c.ci_low is not None and c.ci_high is not None:
+        group = "neutral" if c.ci_low <= 0 <= c.ci_high else "better" if c.ci_low > 0 else "worse"
+        level = f"{int(c.confidence * 100)}%"
+        figures.append(
+            forest_plot(
+                [
+                    ForestRow(
+                        f"{c.model_b} − {c.model_a}",
+                        c.mean_difference,
+                        c.ci_low,
+                        c.ci_high,
+                        group=group,
+                        hover=f"{c.tasks} tasks, paired by task",
+                    )
+                ],
+                title=f"Paired pass-rate difference, {c.model_b} vs {c.model_a}",
+                x_title=f"difference in pass rate (percentage points), {level} paired bootstrap "
+                "interval",
+                legend={
+                    "better": f"{c.model_b} passes more",
+                    "worse": f"{c.model_b} passes fewer",
+                    "neutral": "no significant difference",
+                },
+            )  # fmt: skip
+        )
+    return figures
+
+
 def render_eval_html(
     runs: Sequence[EvalRun],
     comparison: RunComparison | None = None,
     *,
     ks: Sequence[int] | None = None,
 ) -> str:
-    """A self-contained HTML report: the Markdown tables plus inline SVG charts."""
+    """A self-contained HTML report: Plotly charts (plotly.js inlined) and the Markdown tables."""
+    from codex_metrics.charts import figures_html
+
     names = [run.model_version for run in runs]
     ks = _ks(runs, ks)
-    charts = [
-        _bars_svg(
-            "pass@k per model",
-            [f"pass@{k}" for k in ks],
-            [(run.model_version, [run.pass_at_k(ks).get(k, 0.0) for k in ks]) for run in runs],
-        )
-    ]
-    used = [
-        o
-        for o in Outcome
-        if o is not Outcome.PASSED and any(r.outcome_counts()[o.value] for r in runs)
-    ]
-    if used:
-        charts.append(
-            _bars_svg(
-                "failure categories (share of samples)",
-                [o.value.replace("_", " ") for o in used],
-                [
-                    (
-                        run.model_version,
-                        [run.outcome_counts()[o.value] / len(run.records) for o in used],
-                    )
-                    for run in runs
-                ],
-            )
-        )
-    import numpy as np
-
-    score_bins = np.linspace(0, 100, 6)
-    if any(r.quality_score is not None for run in runs for r in run.records):
-        charts.append(
-            _bars_svg(
-                "quality score distribution (share of samples)",
-                [
-                    f"{int(lo)}-{int(hi)}"
-                    for lo, hi in zip(score_bins[:-1], score_bins[1:], strict=True)
-                ],
-                [
-                    (
-                        run.model_version,
-                        _histogram(
-                            [r.quality_score for r in run.records if r.quality_score is not None],
-                            score_bins,
-                        ),
-                    )
-                    for run in runs
-                ],
-            )
-        )
-    dist_bins = np.linspace(0, 1, 6)
-    if any(r.edit_distance_tokens is not None for run in runs for r in run.records):
-        charts.append(
-            _bars_svg(
-                "token edit distance to the reference (share of samples)",
-                [
-                    f"{lo:.1f}-{hi:.1f}"
-                    for lo, hi in zip(dist_bins[:-1], dist_bins[1:], strict=True)
-                ],
-                [
-                    (
-                        run.model_version,
-                        _histogram(
-                            [
-                                r.edit_distance_tokens
-                                for r in run.records
-                                if r.edit_distance_tokens is not None
-                            ],
-                            dist_bins,
-                        ),
-                    )
-                    for run in runs
-                ],
-            )
-        )
+    charts = figures_html(eval_figures(runs, comparison, ks=ks))
     flipped = ""
     if comparison is not None and comparison.status == "ok":
         rows = "".join(
