@@ -169,7 +169,7 @@ def fit_acceptance_models(
                         "grouped_by": "developer",
                         "developers_in_both_folds": overlap,
                     },
-                    **normal_interval(mean, se),
+                    **(normal_interval(mean, se) | {"p_value": None}),
                 )
             )
         ece, rows = _calibration(y.astype(float), predictions[name])
