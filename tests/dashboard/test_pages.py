@@ -45,7 +45,8 @@ def test_overview_kpis_equal_the_library(lake_env: Path, dash_lake: Lake) -> Non
     p90 = _whole(
         dash_lake, "latency_p90_ms", since, until, filters={"feature": ["code_completion"]}
     )
-    assert shown["P90 latency"] == f"{p90:,.0f} ms"
+    # P90 comes from the daily latency histograms: within the grid's 1% of the exact value.
+    assert abs(float(shown["P90 latency"].removesuffix(" ms").replace(",", "")) / p90 - 1) <= 0.01
     assert shown["Satisfaction"] == f"{_whole(dash_lake, 'satisfaction_mean', since, until):,.2f}"
     # The eval ran outside the simulated window: the newest run's pass@1 is shown instead.
     from codex_metrics.evaluation import runs_from_lake

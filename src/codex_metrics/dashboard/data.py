@@ -29,6 +29,8 @@ __all__ = [
     "experiments",
     "freshness",
     "kpi",
+    "latency_kpi",
+    "latency_percentiles",
     "latest_eval_kpi",
     "metric",
     "milestones",
@@ -424,3 +426,101 @@ def collect_repository_now(state: LakeState, repo: str) -> dict[str, str]:
     rows = ", ".join(f"{t} {n:,}" for t, n in result.rows.items() if n) or "no new rows"
     note = f" ({result.message})" if result.message else ""
     return {"status": result.status, "message": f"{repo}: {rows}{note}"}
+
+
+@_cached
+def _latency(
+    root: str,
+    key: str,
+    sources: str | None,
+    since: date | None,
+    until: date | None,
+    by: tuple[str, ...],
+    filters: tuple[tuple[str, tuple[str, ...]], ...],
+    exclude_weekends: bool,
+    per_day: bool,
+) -> list[dict[str, Any]]:
+    from codex_metrics.metrics.quantiles import daily_latency_quantiles
+
+    _, engine, lock = _reader(root, key, sources)
+    with lock:
+        table = daily_latency_quantiles(
+            engine.snapshot, since=since, until=until, by=list(by),
+            filters={d: list(v) for d, v in filters}, exclude_weekends=exclude_weekends,
+            per_day=per_day, engine=engine,
+        )  # fmt: skip
+    return list(table.to_pylist())
+
+
+def latency_percentiles(
+    state: LakeState,
+    *,
+    since: date,
+    until: date,
+    by: tuple[str, ...] = (),
+    filters: dict[str, list[str]] | None = None,
+    exclude_weekends: bool = False,
+) -> dict[int, dict[str, Any]]:
+    """P50, P90 and P99 per day (and ``by``) from the daily latency histograms (within 1%).
+
+    One grouped sum over ``latency_histograms_daily`` serves the three charts, at any scale;
+    each level comes back as a result-like document (``rows`` with ``period`` and ``value``,
+    and its ``csv``) for :func:`~codex_metrics.dashboard.widgets.chart_block`.
+    """
+    frozen = tuple(sorted((d, tuple(v)) for d, v in (filters or {}).items()))
+    try:
+        rows = _latency(state.root, state.key, state.sources, since, until, tuple(by), frozen,
+                        exclude_weekends, True)  # fmt: skip
+    except CodexMetricsError as exc:
+        doc = {"status": "unavailable", "reason": str(exc), "rows": [], "gaps": [], "csv": ""}
+        return {p: doc for p in (50, 90, 99)}
+    out = {}
+    for p in (50, 90, 99):
+        level = [
+            {"period": r["day"], **{d: r[d] for d in by}, "value": r[f"p{p}"],
+             "requests": r["requests"], "null_reason": None}
+            for r in rows
+        ]  # fmt: skip
+        out[p] = {"status": "ok" if level else "empty", "rows": level, "csv": _csv(level)}
+    return out
+
+
+def latency_kpi(
+    state: LakeState,
+    *,
+    since: date,
+    until: date,
+    filters: dict[str, list[str]] | None = None,
+    exclude_weekends: bool = False,
+) -> Kpi:
+    """P90 latency over the window and the one before, with a daily sparkline (histograms)."""
+    frozen = tuple(sorted((d, tuple(v)) for d, v in (filters or {}).items()))
+    length = (until - since).days + 1
+    args = (state.root, state.key, state.sources)
+
+    def whole(lo: date, hi: date) -> float | None:
+        rows = _latency(*args, lo, hi, (), frozen, exclude_weekends, False)
+        return float(rows[0]["p90"]) if rows and rows[0]["requests"] else None
+
+    try:
+        now = whole(since, until)
+        before = whole(since - timedelta(days=length), since - timedelta(days=1))
+        daily = _latency(*args, since, until, (), frozen, exclude_weekends, True)
+    except CodexMetricsError as exc:
+        return Kpi("latency_p90_ms", None, None, [], str(exc))
+    spark = [float(r["p90"]) for r in daily if r["requests"]]
+    reason = None if now is not None else "no requests with a latency in this window"
+    return Kpi("latency_p90_ms", now, before, spark, reason, note="from the daily histograms")
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    import csv
+    import io
+
+    if not rows:
+        return ""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()

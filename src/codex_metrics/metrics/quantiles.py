@@ -32,7 +32,7 @@ from codex_metrics.errors import MetricError
 from codex_metrics.lake import Lake, LakeSnapshot
 from codex_metrics.lake.latency_grid import LATENCY_GRID, LatencyGrid
 from codex_metrics.metrics.catalogue import Metric, Quantile, get_metric
-from codex_metrics.metrics.engines import open_engine
+from codex_metrics.metrics.engines import QueryEngine, open_engine
 from codex_metrics.metrics.query import MetricQuery, lake_table
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "LatencyGrid",
     "developer_latency_histograms",
     "developer_quantile_values",
+    "daily_latency_quantiles",
     "histogram_quantile",
     "histogram_quantiles",
     "quantile_metric",
@@ -165,6 +166,68 @@ def developer_latency_histograms(
     table = open_engine(snapshot).execute(expr.select(*_COLUMNS))
     order = [(c, "ascending") for c in _COLUMNS[:-1]]
     return table.cast(_SCHEMA).sort_by(order)
+
+
+def daily_latency_quantiles(
+    lake: Lake | LakeSnapshot,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    by: Sequence[str] = (),
+    filters: Mapping[str, Sequence[str]] | None = None,
+    levels: Sequence[float] = (0.5, 0.9, 0.99),
+    exclude_weekends: bool = False,
+    per_day: bool = True,
+    engine: QueryEngine | None = None,
+) -> pa.Table:
+    """Latency percentiles per UTC day (and ``by``) read from the daily histograms.
+
+    What a dashboard draws at any scale: one grouped sum over ``latency_histograms_daily``
+    (over the events when the roll-up does not cover the window or a filter) gives every level
+    at once, each within the grid's 1% of the exact percentile ``metrics show`` computes.
+
+    Args:
+        lake: the lake or a pinned snapshot.
+        since: first UTC day (default: the first with data).
+        until: last UTC day (default: the last with data).
+        by: dimensions among ``org``, ``feature`` and ``model``.
+        filters: dimension -> accepted values, as in ``compute_metric``.
+        levels: quantile levels; columns ``p50``, ``p90``, ...
+        exclude_weekends: drop Saturdays and Sundays (UTC).
+        per_day: one row per day (``False``: the whole window as one group per ``by``).
+        engine: an open engine over the same snapshot (reused across calls).
+
+    Returns:
+        Columns ``day`` (when ``per_day``), the ``by`` columns, ``requests`` and one per
+        level, sorted.
+
+    Raises:
+        MetricError: a ``by`` dimension the histograms do not carry, or a bad filter.
+    """
+    unknown = [d for d in by if d not in ("org", "feature", "model")]
+    if unknown:
+        raise MetricError(f"latency histograms carry org, feature and model, not {unknown[0]!r}")
+    entry, measure = quantile_metric("latency_p90_ms")
+    query = MetricQuery(
+        entry,
+        since=since,
+        until=until,
+        filters=dict(filters or {}),
+        exclude_weekends=exclude_weekends,
+    )
+    snapshot = (
+        engine.snapshot
+        if engine is not None
+        else lake
+        if isinstance(lake, LakeSnapshot)
+        else lake.snapshot()
+    )
+    t = _from_rollup(query) if _rollup_covers(snapshot, query) else _from_events(query, measure)
+    keys = ["day", *by] if per_day else list(by)
+    counts = t.group_by([*keys, "latency_bin"]).aggregate(requests=t.requests.sum())
+    table = (engine or open_engine(snapshot)).execute(counts)
+    out = histogram_quantiles(table, levels, by=keys)
+    return out.sort_by([(k, "ascending") for k in keys]) if keys else out
 
 
 def developer_quantile_values(
