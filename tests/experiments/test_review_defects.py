@@ -7,6 +7,7 @@ prints one-sided margins as ±.)
 from __future__ import annotations
 
 import math
+import shutil
 import warnings
 from datetime import date
 from pathlib import Path
@@ -31,6 +32,7 @@ from codex_metrics.experiments.frequentist import relative_effect
 from codex_metrics.experiments.lake_stats import metric_statistics
 from codex_metrics.experiments.mixed import _rows, mixed_model_effect
 from codex_metrics.experiments.planning import plan_power
+from codex_metrics.lake import Lake
 from codex_metrics.lake.schema import BOOKKEEPING_COLUMNS
 from codex_metrics.lake.tables_telemetry import EVAL_RESULTS
 
@@ -187,8 +189,10 @@ def _eval_rows(model: str, passed: list[bool]) -> dict[str, list]:
     }
 
 
-def test_an_eval_regression_is_named_in_the_verdict_and_blocks_when_declared(tmp_path):
-    lake = make_lake(tmp_path / "evals", developers=400, days=14, seed=1, overrides=POWERED)
+def test_an_eval_regression_is_named_in_the_verdict_and_blocks_when_declared(ab_lake, tmp_path):
+    # The session's ab_test world (400 developers, seed 1), copied: this test writes to it.
+    shutil.copytree(ab_lake[0].root, tmp_path / "evals")
+    lake = Lake.open(tmp_path / "evals")
     rng = np.random.default_rng(0)
     easy = rng.random(40) < 0.9
     a = _eval_rows("codex-completion-a", easy.tolist())
