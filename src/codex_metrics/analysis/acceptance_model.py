@@ -73,6 +73,8 @@ def acceptance_features(sample: pd.DataFrame, experience: pd.Series) -> pd.DataF
             "history_log_n": np.log1p(before_n),
         }
     )
+    rate = features["history_rate"].clip(1e-3, 1 - 1e-3)
+    features["history_logit"] = np.log(rate / (1 - rate))
     cats = pd.get_dummies(sample[list(CATEGORICAL)].astype(str), drop_first=True, dtype=float)
     return pd.concat([features, cats.set_index(features.index)], axis=1)
 

@@ -42,7 +42,8 @@ class Frames:
     def query(self, name: str, sql: str) -> pd.DataFrame:
         """Run ``sql`` once and keep its frame under ``name``."""
         if name not in self._cache:
-            self._cache[name] = self.con.execute(sql).df()
+            # Through Arrow: DuckDB's own .df() calls a pandas API deprecated in pandas 3.1.
+            self._cache[name] = self.con.sql(sql).to_arrow_table().to_pandas()
         return self._cache[name]
 
     def tasks(self) -> pd.DataFrame:

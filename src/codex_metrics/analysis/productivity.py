@@ -406,11 +406,15 @@ def latest_results(where: Lake | LakeSnapshot) -> list[dict[str, Any]]:
     """The newest analysis run's estimates in ``analysis_results`` as records (for the dashboard)."""
     snapshot = where if isinstance(where, LakeSnapshot) else where.snapshot()
     con = snapshot.connect()
-    df = con.execute(
-        """SELECT * EXCLUDE (source, scope, ingested_at, run_id) FROM analysis_results
+    df = (
+        con.sql(
+            """SELECT * EXCLUDE (source, scope, ingested_at, run_id) FROM analysis_results
            WHERE analysis_run_id = (SELECT arg_max(analysis_run_id, computed_at) FROM analysis_results)
            ORDER BY analysis, estimand, method, subgroup NULLS FIRST"""
-    ).df()
+        )
+        .to_arrow_table()
+        .to_pandas()
+    )
     records: list[dict[str, Any]] = []
     for rec in df.to_dict("records"):
         records.append(

@@ -24,7 +24,7 @@ developer-week's mean log task duration, treatment "adopted" from the week of ``
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -297,4 +297,7 @@ def placebo(panel: pd.DataFrame, *, shift: int = 4) -> Estimate:
             f"no developer adopted more than {shift + 1} weeks after the first week of data",
             unit="log ratio",
         )
+    if result.status == AnalysisStatus.PRE_TRENDS:
+        # The placebo is itself the check; its own pre-trend test stays in the details.
+        return replace(result, status=AnalysisStatus.OK, status_reason=None)
     return result
