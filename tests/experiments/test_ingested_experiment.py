@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from scipy import stats as sps
 from typer.testing import CliRunner
 
 from codex_metrics.cli.app import app
 from codex_metrics.lake import Lake
+from codex_metrics.telemetry.ingest import archive_entries
 
 from ..telemetry.ingest.conftest import USERS_28, requires_shared
 
@@ -326,3 +328,34 @@ def test_copilot_model_breakdown_is_checked_for_exposure(tmp_path: Path) -> None
     )
     assert counts["exposure_mismatch"] == expected_mismatch == 2
     assert doc["verdict"]["decision"] == "untrustworthy"
+
+
+def test_reprocess_rederives_and_forget_reaches_the_assignment_archives(
+    ingested: Ingested, tmp_path: Path
+) -> None:
+    lake_path, _ = ingested
+    lake = tmp_path / "lake"
+    shutil.copytree(lake_path, lake)
+    ndjson = tmp_path / "late.ndjson"
+    ndjson.write_text(json.dumps({"login": "late@example.com", "arm": "control",
+                                  "assigned_at": "2025-03-11", "experiment_id": EXPERIMENT}) + "\n")  # fmt: skip
+    cli("ingest", "assignments", str(ndjson), "--lake", str(lake))
+
+    def assignments() -> list[tuple[str, str]]:
+        con = Lake.open(lake).snapshot(sources="all").connect()
+        return con.execute("SELECT developer_id, arm FROM assignments ORDER BY 1").fetchall()
+
+    before = assignments()
+    assert len(before) == len(ARMS) + 1
+    result = runner.invoke(app, ["ingest", "--reprocess", "--only", "experiment,assignments",
+                                 "--lake", str(lake)])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "reprocessed 3 archived file(s)" in result.stdout and assignments() == before
+    forgotten = cli("lake", "forget", "DEV03@example.com", "late@example.com", "--lake", str(lake))
+    assert forgotten["rows_removed"]["assignments"] == 2
+    assert len(assignments()) == len(ARMS) - 1
+    raw = Lake.open(lake).hidden_dir / "raw"
+    for entry in archive_entries(raw, ["assignments"]):  # the CSV and the NDJSON archive
+        text = pa.input_stream(str(entry.data_path(raw)), compression="zstd").read().lower()
+        assert b"dev03@example.com" not in text and b"late@example.com" not in text
+        assert entry.forgotten == 1

@@ -164,7 +164,8 @@ def stage_file(path: Path, raw: Path) -> StagedFile:
 
 #: Keys (and OTLP attribute keys) whose value names a person in vendor files.
 PERSON_KEYS = ("user_login", "login", "email", "user.email", "user.account_id", "developer")
-_CSV_COMMANDS = ("developers", "survey")
+#: Commands whose archives may be CSV (an assignments file may also be NDJSON: told by its text).
+_CSV_COMMANDS = ("developers", "survey", "assignments")
 
 
 def _names_person(obj: dict[str, Any], people: set[str]) -> bool:
@@ -206,10 +207,14 @@ def _prune(value: Any, people: set[str]) -> tuple[Any, int]:
 
 def _forget_json(text: str, people: set[str]) -> tuple[str, int]:
     try:
-        pruned, dropped = _prune(json.loads(text), people)
-        return json.dumps(pruned), dropped
+        doc = json.loads(text)
     except ValueError:
         pass
+    else:
+        if isinstance(doc, dict) and _names_person(doc, people):
+            return "", 1  # a one-line NDJSON file whose only record is the person's
+        pruned, dropped = _prune(doc, people)
+        return json.dumps(pruned), dropped
     lines, dropped = [], 0
     for line in text.splitlines():
         try:
@@ -246,7 +251,8 @@ def forget_in_archives(raw: Path, people: Iterable[str]) -> int:
         path = entry.data_path(raw)
         with open_binary(path) as fh:
             text = fh.read().decode("utf-8", errors="replace")
-        forget = _forget_csv if entry.command in _CSV_COMMANDS else _forget_json
+        is_csv = entry.command in _CSV_COMMANDS and not text.lstrip().startswith("{")
+        forget = _forget_csv if is_csv else _forget_json
         new_text, dropped = forget(text, wanted)
         rejects = entry.rejects_path(raw)
         if rejects.is_file():
