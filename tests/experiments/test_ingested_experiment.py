@@ -208,6 +208,12 @@ def test_ingested_files_land_pseudonymised_and_recorded(ingested: Ingested) -> N
         "('experiment-toml', 'assignments-file') ORDER BY source"
     ).fetchall()
     assert [(s, st) for s, st, _ in runs] == [("assignments-file", "ok"), ("experiment-toml", "ok")]
+    (arms,) = con.execute("SELECT arms FROM experiments").fetchall()[0]
+    # Weights omitted: equal, stored normalised.
+    assert [(a["arm"], a["model_version"], a["weight"]) for a in arms] == [
+        ("control", CONTROL, 0.5),
+        ("candidate", CANDIDATE, 0.5),
+    ]
 
 
 def test_ab_analyze_matches_an_independent_computation(ingested: Ingested) -> None:
