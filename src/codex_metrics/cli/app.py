@@ -24,6 +24,7 @@ from codex_metrics.cli import evaluate as evaluate_cmd
 from codex_metrics.cli import ingest as ingest_cmd
 from codex_metrics.cli import lake as lake_cmd
 from codex_metrics.cli import metrics as metrics_cmd
+from codex_metrics.cli import productivity as productivity_cmd
 from codex_metrics.cli import simulate as simulate_cmd
 from codex_metrics.cli.exit_codes import ExitCode
 from codex_metrics.cli.state import STATE
@@ -144,6 +145,7 @@ app.command("simulate")(simulate_cmd.simulate)
 app.command("summary")(simulate_cmd.summary)
 app.command("dashboard")(dashboard_cmd.dashboard)
 app.command("annotate")(annotate_cmd.annotate)
+app.command("productivity")(productivity_cmd.productivity)
 app.add_typer(lake_cmd.app, name="lake")
 app.add_typer(metrics_cmd.app, name="metrics")
 app.add_typer(ab_cmd.app, name="ab")
