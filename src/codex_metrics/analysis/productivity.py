@@ -403,13 +403,13 @@ def publish_results(lake: Lake, report: ProductivityReport) -> int:
 
 
 def latest_results(where: Lake | LakeSnapshot) -> list[dict[str, Any]]:
-    """The newest analysis run's estimates in ``analysis_results`` as records (for the dashboard)."""
+    """The estimates of the run published last to ``analysis_results``, as records (dashboard)."""
     snapshot = where if isinstance(where, LakeSnapshot) else where.snapshot()
     con = snapshot.connect()
     df = (
         con.sql(
             """SELECT * EXCLUDE (source, scope, ingested_at, run_id) FROM analysis_results
-           WHERE analysis_run_id = (SELECT arg_max(analysis_run_id, computed_at) FROM analysis_results)
+           WHERE analysis_run_id = (SELECT arg_max(analysis_run_id, ingested_at) FROM analysis_results)
            ORDER BY analysis, estimand, method, subgroup NULLS FIRST"""
         )
         .to_arrow_table()
