@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import streamlit as st
 
 from codex_metrics.errors import CodexMetricsError
@@ -438,8 +439,8 @@ def _latency(
     by: tuple[str, ...],
     filters: tuple[tuple[str, tuple[str, ...]], ...],
     exclude_weekends: bool,
-    per_day: bool,
-) -> list[dict[str, Any]]:
+    histograms: bool = False,
+) -> Any:
     from codex_metrics.metrics.quantiles import daily_latency_quantiles
 
     _, engine, lock = _reader(root, key, sources)
@@ -447,9 +448,9 @@ def _latency(
         table = daily_latency_quantiles(
             engine.snapshot, since=since, until=until, by=list(by),
             filters={d: list(v) for d, v in filters}, exclude_weekends=exclude_weekends,
-            per_day=per_day, engine=engine,
+            levels=None if histograms else (0.5, 0.9, 0.99), engine=engine,
         )  # fmt: skip
-    return list(table.to_pylist())
+    return table if histograms else list(table.to_pylist())
 
 
 def latency_percentiles(
@@ -470,7 +471,7 @@ def latency_percentiles(
     frozen = tuple(sorted((d, tuple(v)) for d, v in (filters or {}).items()))
     try:
         rows = _latency(state.root, state.key, state.sources, since, until, tuple(by), frozen,
-                        exclude_weekends, True)  # fmt: skip
+                        exclude_weekends)  # fmt: skip
     except CodexMetricsError as exc:
         doc = {"status": "unavailable", "reason": str(exc), "rows": [], "gaps": [], "csv": ""}
         return {p: doc for p in (50, 90, 99)}
@@ -494,21 +495,29 @@ def latency_kpi(
     exclude_weekends: bool = False,
 ) -> Kpi:
     """P90 latency over the window and the one before, with a daily sparkline (histograms)."""
+    from codex_metrics.metrics.quantiles import histogram_quantiles
+
     frozen = tuple(sorted((d, tuple(v)) for d, v in (filters or {}).items()))
-    length = (until - since).days + 1
-    args = (state.root, state.key, state.sources)
-
-    def whole(lo: date, hi: date) -> float | None:
-        rows = _latency(*args, lo, hi, (), frozen, exclude_weekends, False)
-        return float(rows[0]["p90"]) if rows and rows[0]["requests"] else None
-
-    try:
-        now = whole(since, until)
-        before = whole(since - timedelta(days=length), since - timedelta(days=1))
-        daily = _latency(*args, since, until, (), frozen, exclude_weekends, True)
+    start = since - timedelta(days=(until - since).days + 1)
+    try:  # one query: the daily histograms of both windows, summed here per window
+        hist = _latency(state.root, state.key, state.sources, start, until, (), frozen,
+                        exclude_weekends, True)  # fmt: skip
     except CodexMetricsError as exc:
         return Kpi("latency_p90_ms", None, None, [], str(exc))
-    spark = [float(r["p90"]) for r in daily if r["requests"]]
+    days = hist.column("day")
+
+    def whole(lo: date, hi: date) -> float | None:
+        part = hist.filter(pc.and_(pc.greater_equal(days, lo), pc.less_equal(days, hi)))
+        rows = histogram_quantiles(part, (0.9,), by=()).to_pylist() if part.num_rows else []
+        return float(rows[0]["p90"]) if rows and rows[0]["requests"] else None
+
+    now = whole(since, until)
+    before = whole(start, since - timedelta(days=1))
+    current = hist.filter(pc.greater_equal(days, since))
+    daily = (
+        histogram_quantiles(current, (0.9,), by=("day",)).to_pylist() if current.num_rows else []
+    )
+    spark = [float(r["p90"]) for r in sorted(daily, key=lambda r: r["day"]) if r["requests"]]
     reason = None if now is not None else "no requests with a latency in this window"
     return Kpi("latency_p90_ms", now, before, spark, reason, note="from the daily histograms")
 

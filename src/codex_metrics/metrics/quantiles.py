@@ -175,7 +175,7 @@ def daily_latency_quantiles(
     until: date | None = None,
     by: Sequence[str] = (),
     filters: Mapping[str, Sequence[str]] | None = None,
-    levels: Sequence[float] = (0.5, 0.9, 0.99),
+    levels: Sequence[float] | None = (0.5, 0.9, 0.99),
     exclude_weekends: bool = False,
     per_day: bool = True,
     engine: QueryEngine | None = None,
@@ -192,7 +192,9 @@ def daily_latency_quantiles(
         until: last UTC day (default: the last with data).
         by: dimensions among ``org``, ``feature`` and ``model``.
         filters: dimension -> accepted values, as in ``compute_metric``.
-        levels: quantile levels; columns ``p50``, ``p90``, ...
+        levels: quantile levels; columns ``p50``, ``p90``, ... (``None``: the summed
+            histograms themselves, ``latency_bin`` and ``requests`` per group, for callers that
+            read several windows from one query with :func:`histogram_quantiles`).
         exclude_weekends: drop Saturdays and Sundays (UTC).
         per_day: one row per day (``False``: the whole window as one group per ``by``).
         engine: an open engine over the same snapshot (reused across calls).
@@ -222,10 +224,16 @@ def daily_latency_quantiles(
         if isinstance(lake, LakeSnapshot)
         else lake.snapshot()
     )
-    t = _from_rollup(query) if _rollup_covers(snapshot, query) else _from_events(query, measure)
+    if _rollup_covers(snapshot, query):  # straight from the roll-up: no per-developer step
+        t = query.prepare(lake_table(HISTOGRAM_TABLE), _ROLLUP_DIMENSIONS)
+        t = t.mutate(model=t.model_version)
+    else:
+        t = _from_events(query, measure)
     keys = ["day", *by] if per_day else list(by)
     counts = t.group_by([*keys, "latency_bin"]).aggregate(requests=t.requests.sum())
     table = (engine or open_engine(snapshot)).execute(counts)
+    if levels is None:
+        return table.sort_by([(k, "ascending") for k in [*keys, "latency_bin"]])
     out = histogram_quantiles(table, levels, by=keys)
     return out.sort_by([(k, "ascending") for k in keys]) if keys else out
 
