@@ -119,6 +119,13 @@ def test_twenty_seeds_meet_the_issue_criteria(tmp_path: Path) -> None:
         est = [row[k_est] for row in rows]
         truths = [row[k_truth] for row in rows]
         covered = sum(_covers(e, t) for e, t in zip(est, truths, strict=True))
+        errors = np.array([e.estimate for e in est]) - np.array(truths)
+        print(  # the figures of the closing note (pytest -s)
+            f"{est[0].method}: covered {covered}/20, mean half-width "
+            f"{np.mean([(e.ci_high - e.ci_low) / 2 for e in est]):.4f}, sd of estimates "
+            f"{np.std([e.estimate for e in est], ddof=1):.4f}, sd of errors {errors.std(ddof=1):.4f}, "
+            f"mean bias {errors.mean():+.4f}"
+        )
         assert covered >= 18, covered
         values = np.array([e.estimate for e in est])
         sd = values.std(ddof=1)
@@ -128,6 +135,11 @@ def test_twenty_seeds_meet_the_issue_criteria(tmp_path: Path) -> None:
         assert abs(bias) <= 0.25 * sd
     cs_bias = np.mean([row[2].estimate - row[3] for row in rows])
     twfe_bias = np.mean([row[6].estimate - row[3] for row in rows])
+    print(
+        f"twfe mean bias {twfe_bias:+.4f}, cs mean bias {cs_bias:+.4f}, naive misses "
+        f"{sum(not _covers(row[4], row[3]) for row in rows)}/20, placebo covers 0 "
+        f"{sum(_covers(row[5], 0.0) for row in rows)}/20"
+    )
     # TWFE compares later adopters with earlier ones: biased towards 0 here, unlike CS.
     assert twfe_bias > 0.01 and abs(cs_bias) < twfe_bias
     assert sum(not _covers(row[4], row[3]) for row in rows) >= 15
