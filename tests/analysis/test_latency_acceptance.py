@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
+import pytest
+
+from codex_metrics.analysis.frames import Frames
+from codex_metrics.analysis.latency_satisfaction import (
+    acceptance_latency_slope,
+    developer_latency,
+    satisfaction_latency_slopes,
+    shown_suggestions_sample,
+)
 from codex_metrics.analysis.productivity import ProductivityReport
+from codex_metrics.telemetry.truth import load_truth
+from tests.conftest import simulated_lake
 
 
 def test_acceptance_latency_slope_covers_the_simulators(rollout_report: ProductivityReport) -> None:
@@ -43,3 +57,19 @@ def test_latency_odds_ratio_is_below_one(rollout_report: ProductivityReport) -> 
     assert rollout_report.charts["contributions"]
     pdp = rollout_report.charts["partial_dependence_latency"]
     assert pdp[0]["acceptance"] > pdp[-1]["acceptance"]
+
+
+@pytest.mark.slow
+def test_latency_slopes_cover_truth_in_18_of_20_seeds(tmp_path: Path) -> None:
+    acceptance, satisfaction = 0, 0
+    for seed in range(200, 220):
+        lake = simulated_lake(tmp_path / f"s{seed}", "rollout", developers=500, days=28, seed=seed)
+        frames = Frames(lake.snapshot())
+        slope = acceptance_latency_slope(shown_suggestions_sample(frames))
+        sat = satisfaction_latency_slopes(frames, developer_latency(frames))[0]
+        truth = load_truth(lake)["estimands"]["latency_slopes"]
+        acceptance += slope.with_truth(truth["acceptance_log_odds_per_doubling"]).covers_truth
+        satisfaction += sat.with_truth(truth["satisfaction_per_doubling"]).covers_truth
+        shutil.rmtree(tmp_path / f"s{seed}")
+    print(f"latency slopes: acceptance covered {acceptance}/20, satisfaction {satisfaction}/20")
+    assert acceptance >= 18 and satisfaction >= 18
