@@ -23,6 +23,7 @@ from codex_metrics.errors import CodexMetricsError
 __all__ = [
     "Kpi",
     "LakeState",
+    "analysis_results",
     "collect_repository_now",
     "eval_details",
     "eval_runs",
@@ -533,3 +534,18 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
+
+
+@_cached
+def _analysis(root: str, key: str, sources: str | None) -> list[dict[str, Any]]:
+    from codex_metrics.analysis import latest_results
+
+    return latest_results(_reader(root, key, sources)[0])
+
+
+def analysis_results(state: LakeState) -> list[dict[str, Any]]:
+    """The estimates of the newest ``codex-metrics productivity`` run (none: empty)."""
+    try:
+        return _analysis(state.root, state.key, state.sources)
+    except CodexMetricsError:
+        return []

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
+from codex_metrics.charts import ForestRow, forest_plot
 from codex_metrics.charts.rows import (
     rows_bar,
     rows_scatter,
     rows_time_series,
     survey_radar,
 )
-from codex_metrics.dashboard.context import context
+from codex_metrics.dashboard.context import Context, context
+from codex_metrics.dashboard.data import analysis_results
 from codex_metrics.dashboard.views._common import series
 from codex_metrics.dashboard.widgets import chart_block, missing_data
 
@@ -90,10 +94,55 @@ def render() -> None:
         "The causal estimates come from `codex-metrics productivity`.",
         key="task_times", filters=f,
     )  # fmt: skip
-    st.subheader("Causal speed-up estimates")
-    missing_data("analysis")
+    _causal(ctx)
     st.subheader("Published reference figures (external, not our data)")
     st.dataframe(EXTERNAL, hide_index=True, width="stretch")
+
+
+def _causal(ctx: Context) -> None:
+    """Causal effects of AI on speed from the newest productivity run, with their intervals."""
+    st.subheader(
+        "Causal speed-up estimates",
+        help="From `codex-metrics productivity`: effects of using AI on task time, adjusted for "
+        "who adopts (estimand, method and subgroup per row; 95% intervals).",
+    )
+    results = [r for r in analysis_results(ctx.state) if r.get("analysis") == "causal_effect"]
+    if not results:
+        missing_data("analysis", "no causal estimate yet")
+        return
+    # Log-ratio effects drawn as the change in task time (exp(x) - 1); usable estimates only.
+    usable = [
+        r for r in results
+        if r.get("status") == "ok" and r.get("unit") == "log ratio"
+        and None not in (r.get("estimate"), r.get("ci_low"), r.get("ci_high"))
+    ]  # fmt: skip
+    rows = [
+        ForestRow(
+            label=" · ".join(str(x) for x in (r["estimand"], r["method"], r.get("subgroup")) if x),
+            estimate=math.expm1(r["estimate"]), low=math.expm1(r["ci_low"]),
+            high=math.expm1(r["ci_high"]),
+            group="better" if r["ci_high"] < 0 else "worse" if r["ci_low"] > 0 else "neutral",
+            hover=f"n = {r.get('n_units')}",
+        )
+        for r in usable
+    ]  # fmt: skip
+    if rows:
+        fig = forest_plot(rows, title="Effect of AI on task time (negative = faster)",
+                          x_title="change in task time", percent=True,
+                          legend={"better": "faster with AI", "worse": "slower with AI",
+                                  "neutral": "no clear change"})  # fmt: skip
+        st.plotly_chart(fig, key="causal_forest", width="stretch")
+    table = [
+        {k: r.get(k) for k in ("analysis_run_id", "estimand", "method", "subgroup", "estimate",
+                               "ci_low", "ci_high", "unit", "n_units", "status", "status_reason",
+                               "truth")}
+        for r in results
+    ]  # fmt: skip
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.caption(
+        "Each row is one estimate of the newest productivity run; `truth` is the simulator's own "
+        "value (simulated worlds only). Not our data: the external figures below."
+    )
 
 
 def _value(doc: dict) -> float | None:
