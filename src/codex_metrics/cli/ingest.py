@@ -148,7 +148,10 @@ def _assignments_parser(lake: Lake) -> Parser:
         from codex_metrics.telemetry.ingest import ParsedBatch
 
         con = lake.snapshot(sources="all").connect()
-        arms = {d.experiment_id: {a.name for a in d.arms} for d in list_experiments(con)}
+        try:
+            arms = {d.experiment_id: {a.name for a in d.arms} for d in list_experiments(con)}
+        finally:
+            con.close()
         table = parse_assignments(
             path, pseudonymise=options.pseudonymise, experiment_id=options.org, arms=arms
         )
