@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -345,6 +346,10 @@ def test_reprocess_rederives_and_forget_reaches_the_assignment_archives(
     ndjson = tmp_path / "late.ndjson"
     ndjson.write_text(json.dumps({"login": "late@example.com", "arm": "control",
                                   "assigned_at": "2025-03-11", "experiment_id": EXPERIMENT}) + "\n")  # fmt: skip
+    # Downloaded before the declaration: reprocessing reads it first, before the experiment
+    # is back in the lake (it was checked when first ingested).
+    early = datetime(2025, 1, 2, tzinfo=UTC).timestamp()
+    os.utime(ndjson, (early, early))
     cli("ingest", "assignments", str(ndjson), "--lake", str(lake))
 
     def assignments() -> list[tuple[str, str]]:

@@ -134,11 +134,13 @@ def _parse_experiment(path: Path, options: IngestOptions) -> Iterator[ParsedBatc
     yield ParsedBatch(scope=str(table["experiment_id"][0].as_py()), tables={"experiments": table})
 
 
-def _assignments_parser(lake: Lake) -> Parser:
+def _assignments_parser(lake: Lake, *, checked: bool = True) -> Parser:
     """A parser of assignment files, checked against the experiments the lake holds.
 
     ``options.org`` carries ``--experiment`` (recorded with the archive, so ``--reprocess``
-    reads the file the same way); each experiment's rows are their own scope.
+    reads the file the same way); each experiment's rows are their own scope. Without
+    ``checked`` (reprocessing files that were checked when first ingested) the lake is not
+    consulted: its experiments may not be back yet, whatever order the files were fetched in.
     """
 
     def parse(path: Path, options: IngestOptions) -> Iterator[ParsedBatch]:
@@ -147,11 +149,13 @@ def _assignments_parser(lake: Lake) -> Parser:
         from codex_metrics.experiments import list_experiments, parse_assignments
         from codex_metrics.telemetry.ingest import ParsedBatch
 
-        con = lake.snapshot(sources="all").connect()
-        try:
-            arms = {d.experiment_id: {a.name for a in d.arms} for d in list_experiments(con)}
-        finally:
-            con.close()
+        arms = None
+        if checked:
+            con = lake.snapshot(sources="all").connect()
+            try:
+                arms = {d.experiment_id: {a.name for a in d.arms} for d in list_experiments(con)}
+            finally:
+                con.close()
         table = parse_assignments(
             path, pseudonymise=options.pseudonymise, experiment_id=options.org, arms=arms
         )
@@ -162,11 +166,11 @@ def _assignments_parser(lake: Lake) -> Parser:
     return parse
 
 
-def _formats(lake: Lake) -> dict[str, Format]:
+def _formats(lake: Lake, *, checked: bool = True) -> dict[str, Format]:
     """The pipeline's vendor formats plus the experiment engine's two files.
 
     A re-ingested declaration replaces its experiment's row; assignment files add up (a later
-    file wins for the same developer and arm).
+    file wins for the same developer and arm). ``checked``: see :func:`_assignments_parser`.
     """
     from codex_metrics.telemetry.ingest import FORMATS, Format
 
@@ -174,7 +178,7 @@ def _formats(lake: Lake) -> dict[str, Format]:
         **FORMATS,
         "experiment": Format("experiment", "experiment-toml", _parse_experiment,
                              ("experiments",), replaces=("experiments",)),
-        "assignments": Format("assignments", "assignments-file", _assignments_parser(lake),
+        "assignments": Format("assignments", "assignments-file", _assignments_parser(lake, checked=checked),
                               ("assignments",)),
     }  # fmt: skip
 
@@ -262,7 +266,7 @@ def ingest(
     from codex_metrics.telemetry.ingest import reprocess as run_reprocess
 
     opened = open_lake(lake)
-    formats = _formats(opened)
+    formats = _formats(opened, checked=False)
     commands = [c.strip() for c in only.split(",")] if only else None
     for c in commands or []:
         parse_choice(c, "--only", tuple(formats))
