@@ -15,7 +15,9 @@ from codex_metrics.telemetry.truth import load_truth
 
 
 def test_the_demo_world_has_a_rollout_an_experiment_and_a_regression(tmp_path: Path) -> None:
-    built = build_demo(tmp_path / "demo", developers=300, days=42, seed=3, evals=False)
+    built = build_demo(
+        tmp_path / "demo", developers=300, days=42, seed=3, evals=False, analysis=False
+    )
     lake = Lake.open(tmp_path / "demo")
     assert built.scenario == "demo" and built.events > 0
     estimands = load_truth(lake)["estimands"]
@@ -45,6 +47,8 @@ def test_the_demo_world_has_a_rollout_an_experiment_and_a_regression(tmp_path: P
     after = [v for d, v in by_day.items() if d >= deploy]
     assert min(after) > 1.3 * max(before)
     # A second build reuses the world.
-    again = build_demo(tmp_path / "demo", developers=300, days=42, seed=3, evals=False)
+    again = build_demo(
+        tmp_path / "demo", developers=300, days=42, seed=3, evals=False, analysis=False
+    )
     assert "already built" in " ".join(again.notes)
     assert len(list_annotations(lake.snapshot())) == len(marks)

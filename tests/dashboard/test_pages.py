@@ -184,3 +184,18 @@ def test_per_user_view_only_for_allowed_viewers_and_opted_in_logins(
     assert shown > 0
     assert rows[0]["completions_shown"] == shown
     assert rows[0]["completions_accepted"] == accepted
+
+
+def test_feedback_shows_the_demo_worlds_productivity_run(lake_env: Path, dash_lake: Lake) -> None:
+    from codex_metrics.analysis import latest_results
+
+    at = _app()
+    at.switch_page("app_pages/feedback.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    published = [
+        r for r in latest_results(dash_lake.snapshot()) if r["analysis"] == "causal_effect"
+    ]
+    assert published
+    table = next(d.value for d in at.dataframe if "estimand" in d.value.columns)
+    assert len(table) == len(published)
+    assert set(table["estimand"]) == {r["estimand"] for r in published}

@@ -62,6 +62,7 @@ def build_demo(
     days: int = 42,
     seed: int = 7,
     evals: bool = True,
+    analysis: bool = True,
     on_progress: Progress | None = None,
 ) -> DemoLake:
     """Build (or rebuild) the demo lake at ``root``."""
@@ -95,7 +96,31 @@ def build_demo(
     done = {r["run_id"] for r in runs_from_lake(lake.root)}
     if evals and not {"demo-codegen-mono-16b", "demo-canonical-reference"} <= done:
         _evaluate_demo(lake.root, built, report)
+    if analysis:
+        _analyse_demo(lake, built, report)
     return built
+
+
+def _analyse_demo(lake: Any, built: DemoLake, report: Progress) -> None:
+    """The productivity analysis of the demo world, published for the Feedback page (once)."""
+    from codex_metrics.analysis import latest_results, publish_results, run_productivity
+    from codex_metrics.errors import CodexMetricsError
+
+    snapshot = lake.snapshot()
+    if latest_results(snapshot):
+        return
+    steps, done = 5, [0]  # the analysis reports five steps
+
+    def on_step(name: str) -> None:
+        done[0] = min(done[0] + 1, steps)
+        report(done[0], steps, f"productivity analysis: {name}")
+
+    try:
+        published = publish_results(lake, run_productivity(snapshot, on_step=on_step))
+    except CodexMetricsError as exc:
+        built.notes.append(f"productivity analysis skipped ({exc})")
+        return
+    built.notes.append(f"productivity analysis: {published} estimates published")
 
 
 def _annotate(lake: Any, cfg: Any) -> None:
