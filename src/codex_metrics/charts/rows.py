@@ -242,7 +242,25 @@ def survey_radar(
     )
     fig.update_layout(
         title=title,
-        polar={"radialaxis": {"range": [1, scale], "title": {"text": f"1-{scale:g}"}}},
+        polar={
+            "radialaxis": {
+                "range": [1, scale],
+                "dtick": 1,
+                "angle": 90,
+                "tickangle": 90,
+                "tickfont": {"size": 10},
+            },
+        },
+        annotations=[
+            {
+                "text": f"mean answer, 1-{scale:g}",
+                "showarrow": False,
+                "x": 0.5,
+                "y": -0.12,
+                "xref": "paper",
+                "yref": "paper",
+            }
+        ],
         showlegend=False,
         height=380,
     )
