@@ -161,6 +161,7 @@ class Settings:
     per_user_opt_in: tuple[str, ...] = ()
     per_user_viewers: tuple[str, ...] = ()
     collect_viewers: tuple[str, ...] = ()
+    alerts: Mapping[str, Any] = field(default_factory=dict)  # raw [alerts]; alerts/targets.py
     config_file: Path | None = None
 
     def with_overrides(self, **overrides: Any) -> Settings:
@@ -269,6 +270,7 @@ def load_settings(
             if key in openai:
                 values[f"openai_{key}"] = str(openai[key])
         collect.update(_collect_from_file(doc, path))
+        values["alerts"] = _section(doc, "alerts", path)
         values["config_file"] = path
     if env.get("CODEX_METRICS_LAKE"):
         values["lake_path"] = Path(env["CODEX_METRICS_LAKE"])

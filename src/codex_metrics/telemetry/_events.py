@@ -91,6 +91,26 @@ class DayContext:
     )  # per developer in the block: 0 = A, 1 = B, 2 = C, -1 = none
     in_experiment: bool
     regression_period: str | None = None  # "before" / "after" in the latency_regression scenario
+    #: Slice a regression hits per suggestion, (dim, value); ("", "") is everything.
+    regression_slice: tuple[str, str] | None = None
+    regression_event_factor: float = 1.0  # latency multiplier of hit suggestions
+    regression_acceptance_drop: float = 0.0  # acceptance probability removed from hit ones
+
+
+def _regression_hit(
+    ctx: DayContext, model: np.ndarray, language: np.ndarray, editor: np.ndarray
+) -> np.ndarray | None:
+    """Which suggestions the day's regression hits, when it hits by slice (else None)."""
+    if ctx.regression_slice is None:
+        return None
+    dim, value = ctx.regression_slice
+    if not dim:
+        return np.ones(model.shape[0], dtype=bool)
+    names = {"model_version": ctx.models.names, "language": LANGUAGES, "editor": EDITORS}[dim]
+    codes = {"model_version": model, "language": language, "editor": editor}[dim]
+    if value not in names:
+        return np.zeros(model.shape[0], dtype=bool)
+    return np.asarray(codes == names.index(value))
 
 
 #: Bins of the oracle's acceptance-probability histograms (AUC to about 1e-4).
@@ -212,6 +232,9 @@ def generate_block_day(
         * np.exp(rng.normal(0, cfg["latency.sigma"], n))
     )
     latency = base_latency * (ctx.models.latency_factor * ctx.latency_multiplier)[model]
+    hit = _regression_hit(ctx, model, language, pop.editor[g])
+    if hit is not None and ctx.regression_event_factor != 1.0:
+        latency = latency * np.where(hit, ctx.regression_event_factor, 1.0)
     u_err, u_cancel, u_acc = rng.random(n), rng.random(n), rng.random(n)
     status = _status_and_ok(u_err, u_cancel, feature, latency, cfg)
     ok = status == 0
@@ -227,6 +250,10 @@ def generate_block_day(
         + slope * np.log2(latency / medians[feature])
     )
     p_accept = sigmoid(logit)
+    if hit is not None and ctx.regression_acceptance_drop:
+        p_accept = np.where(
+            hit, np.maximum(p_accept - ctx.regression_acceptance_drop, 0.0), p_accept
+        )
     accepted = ok & (u_acc < p_accept)
     truth.add("events", n)
     truth.add("shown", ok.sum())

@@ -41,6 +41,15 @@ def scenario_milestones(
         day = cfg.start + timedelta(days=cfg.integer("regression.day"))
         model = cfg.text("regression.model") or None
         factor = cfg["regression.factor"]
-        text = f"deploy: latency x{factor:g}" + (f" on {model}" if model else "")
+        where = cfg.text("regression.slice")
+        if where.startswith("model_version="):
+            model = where.partition("=")[2]
+        if cfg.text("regression.metric") == "acceptance":
+            drop = cfg["regression.acceptance_drop"]
+            text = f"deploy: acceptance -{drop * 100:g} points" + (f" on {where}" if where else "")
+        elif where and not where.startswith("model_version="):
+            text = f"deploy: latency x{factor:g} on {where}"
+        else:
+            text = f"deploy: latency x{factor:g}" + (f" on {model}" if model else "")
         add(day, text, "deploy", model_version=model)
     return sorted(out, key=lambda a: a["day"])

@@ -20,6 +20,7 @@ __all__ = [
     "AB_SCENARIOS",
     "DEFAULT_START",
     "PARAMETERS",
+    "REGRESSION_SLICE_DIMENSIONS",
     "SCENARIOS",
     "ParamSpec",
     "Scenario",
@@ -117,7 +118,21 @@ PARAMETERS: dict[str, ParamSpec] = {
     "regression.day": _p(14, "Day index (0-based) of the bad deploy.", 0, 3650),
     "regression.factor": _p(2.5, "Latency multiplier after the deploy.", 0.1, 100),
     "regression.model": _p("", "Model version affected (empty: all)."),
+    "regression.metric": _p(
+        "latency", "What the deploy breaks: latency (x factor) or acceptance (minus drop)."
+    ),
+    "regression.slice": _p(
+        "",
+        "Slice hit, as dim=value with dim model_version, language or editor "
+        "(empty: regression.model, or everything).",
+    ),
+    "regression.acceptance_drop": _p(
+        0.02, "Acceptance probability removed from every hit suggestion (metric acceptance).", 0, 1
+    ),
 }
+
+#: Dimensions ``regression.slice`` may name (the suggestion columns the simulator draws).
+REGRESSION_SLICE_DIMENSIONS = ("model_version", "language", "editor")
 
 _COMMON = ("orgs", "activity", "adoption", "acceptance", "latency", "errors", "tasks", "surveys")
 
@@ -314,6 +329,19 @@ def build_config(
         )
     if "regression.day" in params and int(params["regression.day"]) >= days:
         raise ParameterError("regression.day", f"must be less than --days ({days})")
+    if "regression.metric" in params and params["regression.metric"] not in (
+        "latency",
+        "acceptance",
+    ):
+        raise ParameterError("regression.metric", "must be latency or acceptance")
+    if params.get("regression.slice"):
+        dim, sep, value = str(params["regression.slice"]).partition("=")
+        if not sep or dim not in REGRESSION_SLICE_DIMENSIONS or not value:
+            raise ParameterError(
+                "regression.slice",
+                f"{params['regression.slice']!r} is not dim=value with dim one of "
+                + ", ".join(REGRESSION_SLICE_DIMENSIONS),
+            )
     if (
         "ab3.weight_b" in params
         and float(params["ab3.weight_b"]) + float(params["ab3.weight_c"]) >= 0.99

@@ -166,16 +166,35 @@ def _day_context(
     day = cfg.start + timedelta(days=d)
     multiplier = np.ones(len(models.names))
     period = None
+    hit_slice: tuple[str, str] | None = None
+    event_factor, acceptance_drop = 1.0, 0.0
     if cfg.has("regression"):
         after = d >= cfg.integer("regression.day")
         period = "after" if after else "before"
-        target = cfg.text("regression.model")
-        if after:
-            hit = [not target or name == target for name in models.names]
+        dim, _, value = cfg.text("regression.slice").partition("=")
+        if not value:
+            dim, value = "model_version", cfg.text("regression.model")
+        if after and cfg.text("regression.metric") == "acceptance":
+            hit_slice = (dim, value) if value else ("", "")
+            acceptance_drop = cfg["regression.acceptance_drop"]
+        elif after and dim == "model_version":
+            hit = [not value or name == value for name in models.names]
             multiplier = np.where(hit, cfg["regression.factor"], 1.0)
+        elif after:  # latency of one language or editor: a per-suggestion factor
+            hit_slice, event_factor = (dim, value), cfg["regression.factor"]
     in_experiment = cfg.has("ab") and d >= cfg.integer("ab.pre_days")
     return DayContext(
-        d, day, _activity_factor(cfg, day), models, multiplier, arms, in_experiment, period
+        d,
+        day,
+        _activity_factor(cfg, day),
+        models,
+        multiplier,
+        arms,
+        in_experiment,
+        period,
+        hit_slice,
+        event_factor,
+        acceptance_drop,
     )
 
 

@@ -46,6 +46,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -212,6 +213,27 @@ def _productivity_estimands(
     return out
 
 
+def _regression_change(part: Mapping[str, Any]) -> dict[str, Any]:
+    """What the scenario's deploy broke: metric, slice, size and start day (from its parameters)."""
+    params = part["parameters"]
+    where = str(params.get("regression.slice") or "")
+    if not where and params.get("regression.model"):
+        where = f"model_version={params['regression.model']}"
+    metric = str(params.get("regression.metric") or "latency")
+    start = date.fromisoformat(str(part["start"])) + timedelta(days=int(params["regression.day"]))
+    return {
+        "metric": metric,
+        "slice": where,
+        "size": (
+            -float(params.get("regression.acceptance_drop", 0.0))
+            if metric == "acceptance"
+            else float(params["regression.factor"])
+        ),
+        "size_unit": "acceptance probability" if metric == "acceptance" else "latency factor",
+        "start_day": start.isoformat(),
+    }
+
+
 def combine_parts(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Combine partition parts into the truth document, computing the estimands."""
     first = parts[0]
@@ -279,6 +301,7 @@ def combine_parts(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             }
             for period in ("before", "after")
         }
+        estimands["latency_regression"]["change"] = _regression_change(first)
     if experience:
         estimands["rollout"] = {
             "adopters_mean_experience_years": _ratio(
