@@ -85,6 +85,33 @@ def _clustered_se(psi: np.ndarray, groups: np.ndarray) -> float:
     return float(math.sqrt((per**2).sum()) / len(psi))
 
 
+def _sample_att_se(
+    t: np.ndarray, e: np.ndarray, m0: np.ndarray, y: np.ndarray, groups: np.ndarray
+) -> float:
+    """Standard error of the ATT conditional on the sample's treated tasks (the sample ATT).
+
+    Given the tasks, θ̂ − SATT = [Σ_T (Y0 − m0) − Σ_C e/(1 − e)·(Y − m0)] / n_T: the effects
+    themselves are not random, only the durations without AI are (Imbens 2004, "conditional"
+    variance). The treated tasks' Y0 residual variance is unobserved; under unconfoundedness it
+    equals the controls' at the same covariates, estimated by regressing squared control
+    residuals on m0. Within-developer correlation enters as the controls' design effect
+    (clustered over independent variance of their residual sums), applied to both parts.
+    """
+    resid = y - m0
+    control = ~t
+    w = e / (1 - e)
+    r_c = resid[control]
+    sq = r_c**2
+    slope_x = np.column_stack([np.ones(control.sum()), m0[control]])
+    coef = np.linalg.lstsq(slope_x, sq, rcond=None)[0]
+    sigma2_treated = np.clip(coef[0] + coef[1] * m0[t], 0.1 * sq.mean(), None)
+    per_dev = pd.Series(r_c).groupby(groups[control]).sum().to_numpy()
+    design_effect = max(float((per_dev**2).sum() / sq.sum()), 1.0)
+    control_part = pd.Series(w[control] * r_c).groupby(groups[control]).sum().to_numpy()
+    var = (control_part**2).sum() + design_effect * sigma2_treated.sum()
+    return float(math.sqrt(var) / t.sum())
+
+
 def e_value(estimate: float, bound: float | None, outcome_sd: float) -> dict[str, float | None]:
     """E-values of a mean difference on a continuous outcome (VanderWeele & Ding 2017).
 
@@ -148,9 +175,18 @@ def aipw(
         theta = float((w * (yk - m0)).sum() / t.sum())
         psi = (w * (yk - m0) - t * theta) / share
     se = _clustered_se(psi, g)
+    population_se = se
+    if target == "att":
+        se = _sample_att_se(t, e, m0, yk, g)
     trimmed = int((~k).sum())
     interval = normal_interval(theta, se)
     details = {
+        "interval": (
+            "sample ATT (the effect on these tasks): only the durations without AI are random"
+            if target == "att"
+            else "population ATE (influence function, developer-clustered)"
+        ),
+        "population_std_error": population_se,
         "tasks": int(len(df)),
         "tasks_with_ai": int(fit.treated.sum()),
         "trimmed_tasks": trimmed,

@@ -5,9 +5,10 @@ developer-week's mean log task duration, treatment "adopted" from the week of ``
 (intention to treat: adopters use AI on only some of their tasks, and churn stays in).
 
 * :func:`callaway_santanna`: Callaway & Sant'Anna (2021, J. Econometrics 225) with never-adopters
-  as the comparison group and a universal base period (the week before adoption):
-  ATT(g, t) = [Ȳ_g(t) − Ȳ_g(g−1)] − [Ȳ_∞(t) − Ȳ_∞(g−1)], over developers observed in both
-  weeks. Cells aggregate to an event study (by weeks since adoption, weighted by the cohort's
+  as the comparison group: ATT(g, t) = [Ȳ_g(t) − Ȳ_g(pre)] − [Ȳ_∞(t) − Ȳ_∞(pre)], where
+  "pre" is each developer's mean over the weeks before g (for post-adoption cells; less noisy
+  than the single week g − 1, and still a comparison of the same weeks for both groups) and
+  the week g − 1 for the pre-adoption cells of the event study. Cells aggregate to an event study (by weeks since adoption, weighted by the cohort's
   developers active in the week) and to one ATT over the post-adoption cells. Standard errors
   from per-developer influence functions (so cells sharing developers covary correctly); the
   pre-adoption cells (event time ≤ −2) give a joint Wald pre-trend test. Always-treated
@@ -24,6 +25,7 @@ developer-week's mean log task duration, treatment "adopted" from the week of ``
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -79,6 +81,8 @@ class _Cell:
     att: float
     weight: float
     influence: np.ndarray  # per developer (rows of the wide matrix)
+    n_treated: int
+    control_noise: np.ndarray  # controls' ΔY minus their mean (0 elsewhere): Y0 noise stand-ins
 
     @property
     def event(self) -> int:
@@ -105,10 +109,17 @@ def _cells(panel: pd.DataFrame) -> tuple[list[_Cell], int, int] | AnalysisStatus
         if base not in col:
             continue
         in_g = g_arr == g
+        pre_cols = [col[w] for w in weeks if w < g]
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: no pre-period
+            pre_mean = np.nanmean(y[:, pre_cols], axis=1)
         for t in weeks:
             if t == base:
                 continue
-            delta = y[:, col[t]] - y[:, col[base]]
+            # Post-adoption cells compare with the mean of every week before adoption (less
+            # noise than one week); pre-adoption cells with the week before adoption.
+            reference = pre_mean if t >= g else y[:, col[base]]
+            delta = y[:, col[t]] - reference
             ok = ~np.isnan(delta)
             tr, co = in_g & ok, never & ok
             n_t, n_c = int(tr.sum()), int(co.sum())
@@ -119,16 +130,40 @@ def _cells(panel: pd.DataFrame) -> tuple[list[_Cell], int, int] | AnalysisStatus
             influence[tr] = (delta[tr] - mean_t) / n_t
             influence[co] = -(delta[co] - mean_c) / n_c
             active = int((in_g & ~np.isnan(y[:, col[t]])).sum())
-            cells.append(_Cell(g, int(t), float(mean_t - mean_c), float(active), influence))
+            noise = np.zeros(n_dev)
+            noise[co] = delta[co] - mean_c
+            cells.append(
+                _Cell(g, int(t), float(mean_t - mean_c), float(active), influence, n_t, noise)
+            )
     return cells, int((g_arr >= 1).sum()), int(never.sum())
 
 
-def _aggregate(cells: list[_Cell]) -> tuple[float, float]:
+def _aggregate(cells: list[_Cell], *, sample: bool = True) -> tuple[float, float]:
+    """Weighted ATT of ``cells`` and its standard error.
+
+    ``sample=False``: the population SE from the influence functions. ``sample=True`` (the
+    default): the SE of the sample ATT, the effect on these developer-weeks, which the
+    simulator's truth is. Given the sample, the treated developers' effects are fixed and only
+    their untreated outcomes are random; their variance (and its covariance across the cells
+    of one cohort, which share the base week) is taken from the never-adopters, whose ΔY is
+    pure untreated noise: per cohort, n_g × mean over never-adopters of (Σ_c a_c·noise_c)²
+    with a_c = w_c / n_c. The never-adopters' own part keeps its influence function.
+    """
     w = np.array([c.weight for c in cells])
     w = w / w.sum()
     theta = float(sum(wk * c.att for wk, c in zip(w, cells, strict=True)))
-    influence = sum(wk * c.influence for wk, c in zip(w, cells, strict=True))
-    return theta, float(math.sqrt(np.sum(np.asarray(influence) ** 2)))
+    influence = np.asarray(sum(wk * c.influence for wk, c in zip(w, cells, strict=True)))
+    if not sample:
+        return theta, float(math.sqrt(np.sum(influence**2)))
+    controls = np.asarray(sum(c.control_noise != 0 for c in cells)) > 0
+    control_part = np.where(controls, influence, 0.0)
+    var = float(np.sum(control_part**2))
+    for g in sorted({c.cohort for c in cells}):
+        mine = [(wk, c) for wk, c in zip(w, cells, strict=True) if c.cohort == g]
+        stand_in = np.asarray(sum(wk / c.n_treated * c.control_noise for wk, c in mine))
+        n_g = max(c.n_treated for _, c in mine)
+        var += n_g * float(np.mean(stand_in[controls] ** 2))
+    return theta, float(math.sqrt(var))
 
 
 def callaway_santanna(panel: pd.DataFrame, *, method: str = "callaway_santanna") -> EventStudy:
@@ -153,6 +188,7 @@ def callaway_santanna(panel: pd.DataFrame, *, method: str = "callaway_santanna")
     if not post:
         return EventStudy(Estimate.failed(**base, status=AnalysisStatus.NO_PRE_PERIOD))
     theta, se = _aggregate(post)
+    _, population_se = _aggregate(post, sample=False)
     by_event = []
     for e in sorted({c.event for c in cells}):
         group = [c for c in cells if c.event == e]
@@ -186,7 +222,9 @@ def callaway_santanna(panel: pd.DataFrame, *, method: str = "callaway_santanna")
             "cells": len(cells),
             "pretrend_p": pretrend_p,
             "comparison": "never adopters",
-            "base_period": "week before adoption",
+            "interval": "sample ATT (untreated outcomes random, effects fixed)",
+            "population_std_error": population_se,
+            "base_period": "mean of the weeks before adoption (leads: the week before)",
         },
         **normal_interval(theta, se),
     )
