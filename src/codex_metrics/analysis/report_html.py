@@ -78,7 +78,7 @@ def _figures(report: ProductivityReport) -> list[go.Figure]:
     figs.append(
         _forest(
             [_row(e, e.subgroup or "") for e in events],
-            "Event study (Callaway-Sant'Anna): effect by weeks since adoption (−1 is the base)",
+            "Event study (Callaway-Sant'Anna): effect by weeks since adoption (leads against week −1)",
             "log ratio",
         )
     )
