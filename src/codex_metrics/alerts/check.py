@@ -42,6 +42,7 @@ class CheckResult:
     alerts: list[Alert] = field(default_factory=list)  # fired now (after cool-down)
     suppressed: list[Alert] = field(default_factory=list)  # in cool-down or already recorded
     undelivered: list[str] = field(default_factory=list)  # alert ids some channel did not take
+    resolved: list[str] = field(default_factory=list)  # open alerts back to normal
     points: dict[tuple[str, str], list[DayPoint]] = field(default_factory=dict)
     gaps: list[date] = field(default_factory=list)
     locked: bool = False
@@ -53,6 +54,7 @@ class CheckResult:
             "fired": [a.to_dict() for a in self.alerts],
             "suppressed": [a.alert_id for a in self.suppressed],
             "undelivered": self.undelivered,
+            "resolved": self.resolved,
             "gaps": [d.isoformat() for d in self.gaps],
             "dry_run": self.dry_run,
         }
@@ -220,7 +222,12 @@ def run_check(
                 result.suppressed.append(alert)
             else:
                 result.alerts.append(alert)
-        if dry_run or not result.alerts:
+        resolved = _resolved_rows(history, result.points, now)
+        result.resolved = [r["alert_id"] for r in resolved]
+        if dry_run:
+            return result
+        write_events(lake, resolved)
+        if not result.alerts:
             return result
         write_events(lake, alert_rows(result.alerts, now))
         for alert in result.alerts:
@@ -253,6 +260,29 @@ def _annotation_rows(snapshot: LakeSnapshot, since: date) -> list[dict[str, Any]
     return [
         dict(zip(("annotation_id", "day", "kind", "model_version"), r, strict=True)) for r in rows
     ]
+
+
+def _resolved_rows(
+    history: list[dict[str, Any]],
+    points: dict[tuple[str, str], list[DayPoint]],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Open alerts whose series' last two evaluated days are back within normal (z < 2)."""
+    done = {r["alert_id"] for r in history if r["event"] == "resolved"}
+    out = []
+    for r in history:
+        if r["event"] != "fired" or r["alert_kind"] != "alert" or r["alert_id"] in done:
+            continue
+        series = [p for p in points.get((r["rule"], r["slice"] or ""), [])
+                  if p.status == SeriesStatus.OK and p.day > (r["change_start_day"] or date.min)]  # fmt: skip
+        if len(series) >= 2 and all(p.z < 2.0 for p in series[-2:]):
+            done.add(r["alert_id"])
+            out.append({**{k: r[k] for k in ("alert_id", "alert_kind", "rule", "target_kind",
+                                              "metric", "slice", "unit", "change_start_day")},
+                        "event": "resolved", "at": now, "channel": "", "attempt": 0,
+                        "observed": series[-1].value, "expected": series[-1].expected,
+                        "message": f"resolved: {r['message']}"})  # fmt: skip
+    return out
 
 
 def _in_cooldown(alert: Alert, history: list[dict[str, Any]], config: AlertConfig) -> bool:

@@ -72,7 +72,8 @@ def recorded_events(snapshot: LakeSnapshot) -> list[dict[str, Any]]:
     """Every row of ``alert_events``, oldest first (empty when none was written)."""
     con = snapshot.connect()
     try:
-        cur = con.execute(f"SELECT {', '.join(_FIELDS)} FROM alert_events ORDER BY at, attempt")
+        columns = ", ".join(f'"{f}"' for f in _FIELDS)
+        cur = con.execute(f'SELECT {columns} FROM alert_events ORDER BY "at", attempt')
     except Exception as exc:  # the table has no commit yet
         if "alert_events" in str(exc):
             return []

@@ -17,6 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from codex_metrics.cli import ab as ab_cmd
+from codex_metrics.cli import alerts as alerts_cmd
 from codex_metrics.cli import annotate as annotate_cmd
 from codex_metrics.cli import collect as collect_cmd
 from codex_metrics.cli import dashboard as dashboard_cmd
@@ -149,6 +150,7 @@ app.command("productivity")(productivity_cmd.productivity)
 app.add_typer(lake_cmd.app, name="lake")
 app.add_typer(metrics_cmd.app, name="metrics")
 app.add_typer(ab_cmd.app, name="ab")
+app.add_typer(alerts_cmd.app, name="alerts")
 app.add_typer(evaluate_cmd.app, name="eval")
 app.add_typer(ingest_cmd.app, name="ingest")
 app.add_typer(collect_cmd.app, name="collect")
