@@ -36,6 +36,7 @@ __all__ = [
     "latest_eval_kpi",
     "metric",
     "milestones",
+    "open_alerts",
     "per_user_activity",
     "snapshot_for",
     "source_runs",
@@ -547,5 +548,20 @@ def analysis_results(state: LakeState) -> list[dict[str, Any]]:
     """The estimates of the newest ``codex-metrics productivity`` run (none: empty)."""
     try:
         return _analysis(state.root, state.key, state.sources)
+    except CodexMetricsError:
+        return []
+
+
+@_cached
+def _open_alerts(root: str, key: str, sources: str | None) -> list[dict[str, Any]]:
+    from codex_metrics.alerts import open_alerts as alerts_open
+
+    return alerts_open(_reader(root, key, sources)[0])
+
+
+def open_alerts(state: LakeState) -> list[dict[str, Any]]:
+    """Alerts fired by ``codex-metrics alerts check`` and not resolved, newest first."""
+    try:
+        return _open_alerts(state.root, state.key, state.sources)
     except CodexMetricsError:
         return []

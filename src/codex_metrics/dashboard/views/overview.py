@@ -5,8 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from codex_metrics.charts.rows import rows_time_series
-from codex_metrics.dashboard.context import context
-from codex_metrics.dashboard.data import kpi, latency_kpi, latest_eval_kpi, milestones
+from codex_metrics.dashboard.context import Context, context
+from codex_metrics.dashboard.data import (
+    kpi,
+    latency_kpi,
+    latest_eval_kpi,
+    milestones,
+    open_alerts,
+)
 from codex_metrics.dashboard.views._common import series
 from codex_metrics.dashboard.widgets import chart_block, definition, kpi_metric, missing_data
 
@@ -65,7 +71,32 @@ def render() -> None:
             value = latest_eval_kpi(ctx.state)
         with slot.container():
             kpi_metric(label, value, unit=unit, better=better)
-    st.subheader("Open alerts")
-    st.caption(
-        "Alerts appear here once targets are configured and `codex-metrics alerts check` runs."
-    )
+    _alerts(ctx)
+
+
+def _alerts(ctx: Context) -> None:
+    """Open alerts from `codex-metrics alerts check`, newest first."""
+    st.subheader("Open alerts", help="Fired by `codex-metrics alerts check` against the targets "
+                 "in `[alerts]` of codex-metrics.toml; they close when a check finds them over.")  # fmt: skip
+    alerts = open_alerts(ctx.state)
+    if not alerts:
+        st.caption(
+            "No open alert. Alerts appear here once targets are configured under `[alerts]` and "
+            "`codex-metrics alerts check` runs (docs/alerts.md)."
+        )
+        return
+    for a in alerts[:10]:
+        interval = (
+            f" (expected {a['expected']:,.4g}, interval {a['lower']:,.4g} to {a['upper']:,.4g})"
+            if a.get("expected") is not None and a.get("lower") is not None
+            else ""
+        )
+        st.error(
+            f"**{a.get('metric')}** {a.get('slice') or 'overall'}: observed "
+            f"{a.get('observed', float('nan')):,.4g} {a.get('unit') or ''}{interval}; change "
+            f"started {a.get('change_start_day')}; delivery {a.get('delivery')}."
+        )
+    table = [{k: a.get(k) for k in ("change_start_day", "rule", "metric", "slice", "observed",
+                                     "expected", "lower", "upper", "unit", "delivery", "message")}
+             for a in alerts]  # fmt: skip
+    st.dataframe(table, hide_index=True, width="stretch")
