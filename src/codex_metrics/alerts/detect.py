@@ -24,8 +24,9 @@ For each watched series (a metric over one slice) and day ``d``:
    ``τ² = max(0, s² − median(se_like²))`` the day-to-day variation beyond sampling, and the last
    term the variance of a median of k days.
 5. **Control rule** (one-sided, in the direction that breaks the target): ``z ≥ z_one_day`` on
-   one day, or ``z ≥ z_two_days`` on two evaluated days in a row. The change started on the
-   first day of the run of evaluated days with ``z ≥ 2`` that ends at the detection.
+   one day, or two evaluated days in a row with ``z ≥ 1.5`` each and
+   ``(z₁ + z₂)/√2 ≥ z_two_days``. The change started on the first day of the run of evaluated
+   days with ``z ≥ 2`` that ends at the detection (with the pair rule, at the pair's first day).
 
 Bad data is a result: :class:`SeriesStatus` says why a day was not evaluated.
 """
@@ -59,6 +60,7 @@ __all__ = [
 ]
 
 _START_Z = 2.0
+_PAIR_MIN_Z = 1.5
 _MIN_LIKE_DAYS = {False: 5, True: 3}  # weekday, weekend
 
 
@@ -435,17 +437,23 @@ def _natural(target: Target, x: float, offset: float) -> float:
 
 
 def fired_days(points: list[DayPoint], config: AlertConfig) -> list[tuple[DayPoint, date]]:
-    """Days the control rule fires on, with the day each change started."""
+    """Days the control rule fires on, with the day each change started.
+
+    Fires on ``z ≥ z_one_day``, or on two evaluated days in a row whose combined evidence
+    ``(z₁ + z₂)/√2 ≥ z_two_days`` with both ``z ≥ 1.5`` (a change that holds for two days).
+    """
     evaluated = [p for p in points if p.status == SeriesStatus.OK]
     out: list[tuple[DayPoint, date]] = []
     for i, p in enumerate(evaluated):
         prev = evaluated[i - 1] if i > 0 else None
-        fire = p.z >= config.z_one_day or (
-            p.z >= config.z_two_days and prev is not None and prev.z >= config.z_two_days
+        pair = (
+            prev is not None
+            and min(p.z, prev.z) >= _PAIR_MIN_Z
+            and (p.z + prev.z) / math.sqrt(2) >= config.z_two_days
         )
-        if not fire:
+        if not (p.z >= config.z_one_day or pair):
             continue
-        j = i
+        j = i - 1 if pair and p.z < config.z_one_day else i
         while j > 0 and evaluated[j - 1].z >= _START_Z:
             j -= 1
         out.append((p, evaluated[j].day))

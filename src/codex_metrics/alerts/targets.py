@@ -118,7 +118,7 @@ class AlertConfig:
     min_developers: int = 20
     cooldown_days: int = 7
     z_one_day: float = 4.0
-    z_two_days: float = 3.0
+    z_two_days: float = 3.75
     retries: int = 3
     backoff_seconds: float = 2.0
     bootstrap_replicates: int = 100
