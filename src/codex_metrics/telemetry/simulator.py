@@ -49,7 +49,7 @@ from codex_metrics.telemetry.personas import (
     draw_population,
 )
 from codex_metrics.telemetry.rollup import rollup_usage_daily_codes
-from codex_metrics.telemetry.scenarios import SimulationConfig, arm_weights
+from codex_metrics.telemetry.scenarios import PARAMETERS, SimulationConfig, arm_weights
 from codex_metrics.telemetry.truth import complete_truth, write_part
 
 __all__ = [
@@ -109,6 +109,10 @@ class GeneratedPartition:
     sample: pa.Table | None = None
 
 
+#: Parameters added after worlds were first published (issue 16's regression slice and metric).
+_LATER_PARAMETERS = ("regression.metric", "regression.slice", "regression.acceptance_drop")
+
+
 def run_id_for(cfg: SimulationConfig) -> str:
     """Deterministic id of a run: the same request always gets the same id."""
     doc = {
@@ -117,7 +121,12 @@ def run_id_for(cfg: SimulationConfig) -> str:
         "days": cfg.days,
         "seed": cfg.seed,
         "start": cfg.start.isoformat(),
-        "params": dict(cfg.items()),
+        # Parameters added later count only when set, so existing worlds keep their ids.
+        "params": {
+            k: v
+            for k, v in cfg.items()
+            if not (k in _LATER_PARAMETERS and v == PARAMETERS[k].default)
+        },
     }
     return "sim-" + hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
 
