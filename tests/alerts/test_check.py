@@ -93,3 +93,37 @@ def test_digest_is_sent_once_per_week(small_lake: Lake, tmp_path: Path) -> None:
         assert len(hook.requests) == 1
     finally:
         hook.close()
+
+
+def test_threshold_and_after_deploy_targets_fire_on_the_regression(small_lake: Lake) -> None:
+    from datetime import date
+
+    from codex_metrics.alerts import detect_alerts, parse_alert_config
+    from codex_metrics.alerts.check import _annotation_rows
+
+    config = parse_alert_config(
+        {
+            "targets": [
+                {"name": "p90-1000", "metric": "latency_p90_ms", "feature": "code_completion",
+                 "kind": "threshold", "max": 1000, "slices": ["overall"]},
+                {"name": "p90-2000", "metric": "latency_p90_ms", "feature": "code_completion",
+                 "kind": "threshold", "max": 2000, "slices": ["overall"]},
+                {"name": "deploys", "metric": "latency_p90_ms", "feature": "code_completion",
+                 "kind": "after_annotation", "slices": ["overall", "model_version"]},
+            ]
+        }
+    )  # fmt: skip
+    from codex_metrics.alerts import Annotation, add_annotations
+
+    add_annotations(small_lake, [Annotation(date(2025, 4, 2), "completion model deploy",
+                                            kind="deploy")])  # fmt: skip
+    snapshot = small_lake.snapshot()
+    notes = _annotation_rows(snapshot, date(2025, 3, 1))
+    assert [(n["day"], n["kind"]) for n in notes] == [(date(2025, 4, 2), "deploy")]
+    alerts = detect_alerts(snapshot, config, since=date(2025, 3, 20), annotations=notes)
+    by_rule = {a.rule: a for a in alerts}
+    assert set(by_rule) == {"p90-1000", "deploys"}  # P90 ~560 ms x2.5: over 1 s, not 2 s
+    assert by_rule["p90-1000"].change_start_day == date(2025, 4, 2)
+    assert by_rule["p90-1000"].observed > 1000
+    assert by_rule["deploys"].annotation_id == notes[0]["annotation_id"]
+    assert by_rule["deploys"].direction == "increase"
