@@ -13,6 +13,8 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from codex_metrics.lake.latency_grid import LATENCY_GRID
 
@@ -31,7 +33,8 @@ SeriesKey = tuple[str, str]  # (dimension or "overall", value or "")
 class DailyStats:
     """Per-developer statistics of one series on one day.
 
-    Ratio: ``num`` and ``den`` per developer. Quantile: ``bins`` (the grid indices present) and
+    ``developer_ids`` are integer codes, comparable within one load. Ratio: ``num`` and ``den``
+    per developer. Quantile: ``bins`` (the grid indices present) and
     ``counts`` (developers x bins).
     """
 
@@ -91,9 +94,7 @@ def load_daily_stats(
             "ORDER BY dim, val, day, developer_id",
             params=params * len(dims),
         ).to_arrow_table()
-        cols = {
-            name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names
-        }
+        cols = _columns(table)
         starts = _group_starts(cols["dim"], cols["val"], cols["day"])
         for lo, hi in zip(starts[:-1], starts[1:], strict=True):
             key = (str(cols["dim"][lo]), str(cols["val"][lo]))
@@ -103,7 +104,7 @@ def load_daily_stats(
                 day,
                 hi - lo,
                 int(den.sum()),
-                developer_ids=cols["developer_id"][lo:hi].astype(str),
+                developer_ids=cols["developer_id"][lo:hi],
                 num=cols["num"][lo:hi].astype(float),
                 den=den,
             )
@@ -120,7 +121,7 @@ def load_daily_stats(
         "ORDER BY dim, val, day, developer_id",
         params=params * len(dims),
     ).to_arrow_table()
-    cols = {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
+    cols = _columns(table)
     starts = _group_starts(cols["dim"], cols["val"], cols["day"])
     for lo, hi in zip(starts[:-1], starts[1:], strict=True):
         key = (str(cols["dim"][lo]), str(cols["val"][lo]))
@@ -133,7 +134,7 @@ def load_daily_stats(
             day,
             dev_codes.shape[0],
             int(counts.sum()),
-            developer_ids=dev_codes.astype(str),
+            developer_ids=dev_codes,
             bins=bins.astype(np.int64),
             counts=counts,
         )
@@ -156,6 +157,17 @@ def daily_volume(
         .fetchall()
     )
     return {_as_date(d): int(n) for d, n in rows}
+
+
+def _columns(table: pa.Table) -> dict[str, np.ndarray]:
+    """Numpy columns; developer ids become integer codes (sorting strings is the slow part)."""
+    out = {}
+    for name in table.column_names:
+        column = table.column(name)
+        if name == "developer_id":
+            column = pc.dictionary_encode(column).combine_chunks().indices
+        out[name] = column.to_numpy(zero_copy_only=False)
+    return out
 
 
 def _group_starts(*columns: np.ndarray) -> np.ndarray:
