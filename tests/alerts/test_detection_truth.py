@@ -88,16 +88,18 @@ def test_regression_found_in_18_of_20_seeds(
 
 @pytest.mark.slow
 def test_false_alarms_over_20_baseline_quarters(detections: Callable) -> None:
-    counts = []
+    counts, in_holidays = [], []
+    lo, hi = HOLIDAY_WINDOW
     for seed in SEEDS:
         alerts = detections("baseline", seed)
-        lo, hi = HOLIDAY_WINDOW
-        assert not [a.message for a in alerts if lo <= a.day <= hi], seed
         counts.append(len(alerts))
+        in_holidays += [f"seed {seed}: {a.message}" for a in alerts if lo <= a.day <= hi]
     per_90 = sum(counts) / len(counts) * 90 / (BASELINE_DAYS - 1)
-    print(json.dumps({"seeds": len(SEEDS), "alerts_per_seed": counts, "per_90_days": per_90}))
+    print(json.dumps({"seeds": len(SEEDS), "alerts_per_seed": counts, "per_90_days": per_90,
+                      "in_holiday_window": in_holidays}))  # fmt: skip
     assert per_90 <= 1.0
     assert max(counts) <= 3
+    assert not in_holidays
 
 
 def test_baseline_window_spans_the_holidays() -> None:
