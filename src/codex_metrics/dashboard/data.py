@@ -38,11 +38,17 @@ __all__ = [
     "milestones",
     "open_alerts",
     "per_user_activity",
+    "rows_csv",
     "snapshot_for",
     "source_runs",
 ]
 
 _cached = st.cache_data(max_entries=512, show_spinner=False)
+
+
+def _freeze(filters: dict[str, list[str]] | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Filters as a hashable, order-free cache key."""
+    return tuple(sorted((d, tuple(v)) for d, v in (filters or {}).items()))
 
 
 @dataclass(frozen=True)
@@ -157,7 +163,7 @@ def metric(
     A metric that cannot be sliced as asked comes back with ``status="unavailable"`` and the
     reason, never an exception in the page.
     """
-    frozen = tuple(sorted((d, tuple(v)) for d, v in (filters or {}).items()))
+    frozen = _freeze(filters)
     try:
         return _metric(
             state.root, state.key, state.sources, name, since, until, grain, by, frozen,
@@ -470,7 +476,7 @@ def latency_percentiles(
     each level comes back as a result-like document (``rows`` with ``period`` and ``value``,
     and its ``csv``) for :func:`~codex_metrics.dashboard.widgets.chart_block`.
     """
-    frozen = tuple(sorted((d, tuple(v)) for d, v in (filters or {}).items()))
+    frozen = _freeze(filters)
     try:
         rows = _latency(state.root, state.key, state.sources, since, until, tuple(by), frozen,
                         exclude_weekends)  # fmt: skip
@@ -484,7 +490,7 @@ def latency_percentiles(
              "requests": r["requests"], "null_reason": None}
             for r in rows
         ]  # fmt: skip
-        out[p] = {"status": "ok" if level else "empty", "rows": level, "csv": _csv(level)}
+        out[p] = {"status": "ok" if level else "empty", "rows": level, "csv": rows_csv(level)}
     return out
 
 
@@ -499,7 +505,7 @@ def latency_kpi(
     """P90 latency over the window and the one before, with a daily sparkline (histograms)."""
     from codex_metrics.metrics.quantiles import histogram_quantiles
 
-    frozen = tuple(sorted((d, tuple(v)) for d, v in (filters or {}).items()))
+    frozen = _freeze(filters)
     start = since - timedelta(days=(until - since).days + 1)
     try:  # one query: the daily histograms of both windows, summed here per window
         hist = _latency(state.root, state.key, state.sources, start, until, (), frozen,
@@ -524,16 +530,16 @@ def latency_kpi(
     return Kpi("latency_p90_ms", now, before, spark, reason, note="from the daily histograms")
 
 
-def _csv(rows: list[dict[str, Any]]) -> str:
+def rows_csv(rows: list[dict[str, Any]]) -> str:
+    """Rows as CSV: header from the first row, newline line ends as the result envelope's."""
     import csv
     import io
 
-    if not rows:
-        return ""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
     return buffer.getvalue()
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from codex_metrics.charts.rows import rows_bar, rows_time_series
-from codex_metrics.dashboard.context import Context, context
+from codex_metrics.dashboard.context import Context, context, viewer_allowed
 from codex_metrics.dashboard.data import collect_repository_now, metric, milestones
 from codex_metrics.dashboard.widgets import chart_block, missing_data
 
@@ -98,7 +98,6 @@ def _ecosystem(ctx: Context) -> int:
 def _add_repository(ctx: Context) -> None:
     """Collect a repository now: only with a token, within the budget, for allowed viewers."""
     from codex_metrics.config import load_settings
-    from codex_metrics.dashboard.views.teams import viewer_identity
 
     st.subheader("Track another repository")
     settings = load_settings()
@@ -110,9 +109,7 @@ def _add_repository(ctx: Context) -> None:
             "`codex-metrics collect github OWNER/REPO`."
         )
         return
-    viewer = viewer_identity()
-    allowed = {v.lower() for v in settings.collect_viewers}
-    if viewer is None or viewer not in allowed:
+    if not viewer_allowed(settings.collect_viewers):
         st.info(
             "Only viewers listed under `[dashboard] collect_viewers` in codex-metrics.toml may "
             "start a collection from here."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from codex_metrics.dashboard.context import context
-from codex_metrics.dashboard.data import freshness, source_runs
+from codex_metrics.dashboard.data import freshness, rows_csv, source_runs
 
 
 def render() -> None:
@@ -33,17 +33,5 @@ def render() -> None:
     st.subheader("Tables", help="Delta version, files, rows, days and last update per source.")
     rows = [r for r in freshness(ctx.state) if r["version"] is not None]
     st.dataframe(rows, hide_index=True, width="stretch")
-    st.download_button("Download CSV", data=_csv(rows), file_name="freshness.csv",
+    st.download_button("Download CSV", data=rows_csv(rows), file_name="freshness.csv",
                        mime="text/csv", key="csv_freshness", on_click="ignore")  # fmt: skip
-
-
-def _csv(rows: list[dict]) -> str:
-    import csv
-    import io
-
-    buf = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    return buf.getvalue()

@@ -6,7 +6,7 @@ import streamlit as st
 
 from codex_metrics.charts.rows import rows_bar, rows_share, rows_time_series
 from codex_metrics.dashboard.context import context
-from codex_metrics.dashboard.data import eval_details, eval_runs
+from codex_metrics.dashboard.data import eval_details, eval_runs, rows_csv
 from codex_metrics.dashboard.views._common import series
 from codex_metrics.dashboard.widgets import chart_block, missing_data
 
@@ -29,7 +29,7 @@ def render() -> None:
         rows += [{**r, "series": label} for r in doc.get("rows", [])]
     chart_block(
         title="Acceptance rate over time", metric="acceptance_rate_by_count",
-        doc={"rows": rows, "csv": _csv(rows)},
+        doc={"rows": rows, "csv": rows_csv(rows)},
         figure=rows_time_series(rows, title="Acceptance rate", unit="ratio", by="series"),
         caption="Σ accepted / Σ shown, by count and by lines; completion-only and all features "
         "are labelled (GitHub's dashboards show completions only).",
@@ -57,7 +57,7 @@ def render() -> None:
         rows += [{**r, "after": name.rsplit("_", 1)[1]} for r in doc.get("rows", [])]
     chart_block(
         title="Persistence of accepted code", metric="persistence_rate_10m",
-        doc={"rows": rows, "csv": _csv(rows)},
+        doc={"rows": rows, "csv": rows_csv(rows)},
         figure=rows_time_series(rows, title="Accepted characters still present", unit="ratio", by="after"),
         caption="Share of accepted characters still in the code 30 s, 2, 5 and 10 minutes later.",
         key="persistence", filters=f,
@@ -87,12 +87,6 @@ def _category(doc: dict) -> str:
     return keys[0] if keys else "category"
 
 
-def _csv(rows: list[dict]) -> str:
-    from codex_metrics.dashboard.views.freshness import _csv as to_csv
-
-    return to_csv(rows)
-
-
 def _evals(ctx) -> None:  # type: ignore[no-untyped-def]
     st.header("Offline evaluation")
     runs = eval_runs(ctx.state)
@@ -108,7 +102,7 @@ def _evals(ctx) -> None:  # type: ignore[no-untyped-def]
     ones = [{**r, "run": labels[r["run"]]} for r in details["pass_at_k"] if r["k"] == 1]
     chart_block(
         title="pass@1 per run with 95% interval", metric="eval_pass_rate",
-        doc={"rows": ones, "csv": _csv(details["pass_at_k"])},
+        doc={"rows": ones, "csv": rows_csv(details["pass_at_k"])},
         figure=rows_bar(ones, title="pass@1 (unbiased estimator)", category="run",
                          unit="ratio", low="low", high="high"),
         caption="Mean over tasks of the unbiased pass@k; whiskers: 95% bootstrap over tasks. "
@@ -118,7 +112,7 @@ def _evals(ctx) -> None:  # type: ignore[no-untyped-def]
     outcomes = [{**r, "run": labels[r["run"]]} for r in details["outcomes"]]
     chart_block(
         title="Error categories", metric="eval_pass_rate",
-        doc={"rows": outcomes, "csv": _csv(outcomes)},
+        doc={"rows": outcomes, "csv": rows_csv(outcomes)},
         figure=rows_bar(outcomes, title="Share of samples per outcome", category="outcome",
                          unit="ratio", by="run"),
         caption="Outcome of every sample (passed, assertion failure, timeout, ...) per run.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from codex_metrics.charts.rows import rows_bar
-from codex_metrics.dashboard.context import Context, context
+from codex_metrics.dashboard.context import Context, context, viewer_allowed
 from codex_metrics.dashboard.data import per_user_activity
 from codex_metrics.dashboard.views._common import series
 from codex_metrics.dashboard.widgets import chart_block, missing_data
@@ -42,26 +42,12 @@ def render() -> None:
     _per_user(ctx)
 
 
-LOOPBACK = {"", "127.0.0.1", "localhost", "::1"}
-
-
-def viewer_identity() -> str | None:
-    """Who is looking: the signed-in email, "localhost" on a loopback server, else nobody."""
-    user = st.user
-    if user.get("is_logged_in"):
-        email = user.get("email")
-        return str(email).lower() if email else None
-    return "localhost" if str(st.get_option("server.address") or "") in LOOPBACK else None
-
-
 def _per_user(ctx: Context) -> None:
     from codex_metrics.config import load_settings
 
     st.subheader("Per-user activity (opted in)")
     settings = load_settings()
-    viewer = viewer_identity()
-    allowed = {v.lower() for v in settings.per_user_viewers}
-    if viewer is None or viewer not in allowed:
+    if not viewer_allowed(settings.per_user_viewers):
         st.info(
             "Per-user views are off for this viewer: list the viewer under `[dashboard] "
             "per_user_viewers` in codex-metrics.toml (a signed-in email, or `localhost` for the "
@@ -76,7 +62,7 @@ def _per_user(ctx: Context) -> None:
         return
     f = ctx.filters
     rows = per_user_activity(ctx.state, list(settings.per_user_opt_in), f.since, f.until)
-    st.dataframe(rows, hide_index=True, use_container_width=True)
+    st.dataframe(rows, hide_index=True, width="stretch")
     st.caption(
         f"Code completions shown and accepted per opted-in login, {f.since} to {f.until} "
         "(UTC); logins are matched through the lake's pseudonyms, never stored in clear."
