@@ -3,8 +3,9 @@
 :func:`run_productivity` reads a pinned snapshot once and runs, in order: the causal effect of
 AI on speed (AIPW per task, staggered DiD per developer-week, TWFE, naive, placebo, effect by
 experience), latency against acceptance and satisfaction, the acceptance models, developer
-segments and the failure taxonomy. On a simulated world each estimate carries the simulator's
-truth beside it. :func:`publish_results` writes the estimates to ``analysis_results`` (one
+segments and the failure taxonomy. On real data the adoption DiD also runs on PR cycle time
+(:mod:`~codex_metrics.analysis.pr_cycle_time`: adoption from Copilot per-user activity, PRs from
+the collectors). On a simulated world each estimate carries the simulator's truth beside it. :func:`publish_results` writes the estimates to ``analysis_results`` (one
 commit, scope = the analysis run id) and :func:`latest_results` reads the newest run back as
 records, for the dashboard.
 """
@@ -34,6 +35,11 @@ from codex_metrics.analysis.latency_satisfaction import (
     satisfaction_latency_slopes,
     shown_suggestions_sample,
 )
+from codex_metrics.analysis.pr_cycle_time import (
+    PR_CYCLE_TIME_TABLES,
+    pr_cycle_time_estimates,
+    pr_cycle_time_panel,
+)
 from codex_metrics.analysis.segments import developer_behaviour, segment_developers
 from codex_metrics.analysis.staggered_did import (
     callaway_santanna,
@@ -61,6 +67,9 @@ MODEL_ROWS = 200_000
 #: Shown suggestions the latency slope is estimated on.
 SLOPE_ROWS = 1_000_000
 StepCallback = Callable[[str], None]
+#: Every table a run reads (the run's ``lake_snapshot``; a simulated world has rows in the
+#: simulator's tables only).
+RUN_TABLES = (*SNAPSHOT_TABLES, *PR_CYCLE_TIME_TABLES)
 
 ASSUMPTIONS = {
     "simulated": [
@@ -70,14 +79,24 @@ ASSUMPTIONS = {
         "(checked: pre-trend test and the placebo).",
     ],
     "real": [
-        "Unconfoundedness cannot be checked: motivation and skill are unobserved and drive both "
-        "use of the assistant and speed; read the E-value.",
-        "Parallel trends are checked only before adoption (pre-trend test, placebo); "
-        "anything that changes at the adoption date (a new project, a reorganisation) is "
-        "confounded with it.",
-        "Adoption and developer attributes must come from `ingest developers` (adopted_at) and "
-        "task durations from the tasks table; PR cycle time from the collectors is not yet "
-        "read by this analysis.",
+        "Unconfoundedness of who adopts cannot be checked: motivation, skill and workload are "
+        "unobserved and drive both use of the assistant and speed; read the E-value where "
+        "there is one.",
+        "Parallel trends are testable only before adoption (pre-trend test, placebo); "
+        "anything that changes at the adoption date (a new project, a reorganisation, a "
+        "release freeze) is confounded with it.",
+        "PR cycle time (opened to merged) mixes coding time with review latency, CI and "
+        "batching: a change in reviewers' speed moves it as much as the author's; it counts "
+        "merged PRs only, so PRs abandoned or still open are left out.",
+        "Adoption is the first day with Copilot activity in the per-user reports (else "
+        "developers.adopted_at). Authors without a seat, or whose activity falls in gaps of "
+        "the reports or before they begin, are treated as the reports show them: a roster "
+        "developer with no activity is a never-adopter, a PR author unknown to the roster and "
+        "the reports is left out, an adopter first seen in the reports' first week (when the "
+        "PRs start earlier) is left out, and PRs after the last report day are dropped.",
+        "The repository mix is assumed stable: authors who move between repositories with "
+        "different review habits, or repositories added to the collection mid-window, shift "
+        "cycle time without any effect of the assistant.",
     ],
 }
 
@@ -229,6 +248,21 @@ def _causal(frames: Frames, charts: dict[str, Any], samples: dict[str, Any]) -> 
     return out
 
 
+def _pr_cycle_time(frames: Frames, samples: dict[str, Any]) -> list[Estimate]:
+    """Adoption's effect on PR cycle time (real data: Copilot reports, roster, collected PRs)."""
+    pr = pr_cycle_time_panel(frames)
+    samples["merged_prs"] = pr.inputs.get("merged_prs", 0)
+    samples["pr_author_weeks"] = len(pr.panel)
+    samples["pr_authors_in_panel"] = int(pr.panel["developer_id"].nunique())
+    samples["pr_authors_unknown_left_out"] = pr.authors.get("unknown", 0)
+    first, last = pr.inputs.get("reports_first_day"), pr.inputs.get("reports_last_day")
+    if first is not None:
+        samples["copilot_reports_cover"] = (
+            f"{first} to {last}, {pr.inputs.get('reports_days')} days with rows"
+        )
+    return pr_cycle_time_estimates(pr)
+
+
 def run_productivity(
     snapshot: LakeSnapshot,
     *,
@@ -240,7 +274,7 @@ def run_productivity(
     """Run the whole productivity analysis on ``snapshot`` (see the module docstring)."""
     generated_at = datetime.now(UTC)
     frames = Frames(snapshot)
-    simulated = snapshot.world is not None and snapshot.sources_read(list(SNAPSHOT_TABLES)) == [
+    simulated = snapshot.world is not None and snapshot.sources_read(list(RUN_TABLES)) == [
         SIMULATOR_SOURCE
     ]
     truth: dict[str, Any] = {}
@@ -261,7 +295,11 @@ def run_productivity(
         estimates.extend(fn())
         timings[name] = time.perf_counter() - started
 
-    step("causal effect", lambda: _causal(frames, charts, samples))
+    def causal() -> list[Estimate]:
+        out = _causal(frames, charts, samples)
+        return out if simulated else out + _pr_cycle_time(frames, samples)
+
+    step("causal effect", causal)
 
     def latency() -> list[Estimate]:
         sample = shown_suggestions_sample(frames, max_rows=slope_rows)
@@ -352,7 +390,7 @@ def run_productivity(
     return ProductivityReport(
         run_id,
         estimates,
-        snapshot.to_dict(list(SNAPSHOT_TABLES)),
+        snapshot.to_dict(list(RUN_TABLES)),
         generated_at,
         simulated,
         charts,

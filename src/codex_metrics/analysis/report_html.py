@@ -22,6 +22,18 @@ th{background:#f3f3f3}.warn{color:#a15c00}.note{color:#555;font-size:.9rem}
 """
 
 
+#: Short labels of the causal estimands in the charts.
+ESTIMAND_LABELS = {
+    "att_log_duration": "att (tasks)",
+    "att_adoption_log_duration": "att_adoption (task duration)",
+    "att_adoption_log_pr_cycle_time": "att_adoption (PR cycle time)",
+}
+_ADOPTION_OUTCOMES = {
+    "att_adoption_log_duration": "log task duration",
+    "att_adoption_log_pr_cycle_time": "log PR cycle time (opened to merged)",
+}
+
+
 def _fmt(v: float | None, digits: int = 4) -> str:
     return "–" if v is None else f"{v:.{digits}g}"
 
@@ -65,23 +77,35 @@ def _figures(report: ProductivityReport) -> list[go.Figure]:
     ]
     figs.append(
         _forest(
-            [_row(e, f"{e.estimand.replace('_log_duration', '')} · {e.method}") for e in causal],
+            [_row(e, f"{ESTIMAND_LABELS[e.estimand]} · {e.method}") for e in causal],
             "Effect of AI on log task duration: adjusted estimates beside the naive ones",
             "log ratio of durations (negative: faster)",
         )
     )
-    events = [
-        e
-        for e in est
-        if (e.subgroup or "").startswith("event_week=") and e.method == "callaway_santanna"
-    ]
+    cycle = [e for e in est if e.estimand == "att_adoption_log_pr_cycle_time" and not e.subgroup]
     figs.append(
         _forest(
-            [_row(e, e.subgroup or "") for e in events],
-            "Event study (Callaway-Sant'Anna): effect by weeks since adoption (leads against week −1)",
-            "log ratio",
+            [_row(e, f"{ESTIMAND_LABELS[e.estimand]} · {e.method}") for e in cycle],
+            "Effect of adopting Copilot on log PR cycle time (real data): adjusted beside naive",
+            "log ratio of cycle times (negative: faster)",
         )
     )
+    for estimand, outcome in _ADOPTION_OUTCOMES.items():
+        events = [
+            e
+            for e in est
+            if e.estimand == estimand
+            and (e.subgroup or "").startswith("event_week=")
+            and e.method == "callaway_santanna"
+        ]
+        figs.append(
+            _forest(
+                [_row(e, e.subgroup or "") for e in events],
+                f"Event study (Callaway-Sant'Anna) on {outcome}: effect by weeks since adoption "
+                "(leads against week −1)",
+                "log ratio",
+            )
+        )
     by_exp = [e for e in est if e.estimand == "effect_log_duration_coding_task"]
     figs.append(
         _forest(
