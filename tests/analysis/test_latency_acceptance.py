@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -59,17 +61,27 @@ def test_latency_odds_ratio_is_below_one(rollout_report: ProductivityReport) -> 
     assert pdp[0]["acceptance"] > pdp[-1]["acceptance"]
 
 
+def _slopes_cover(root: Path, seed: int) -> tuple[bool, bool]:
+    """Whether one seed's acceptance and satisfaction slopes cover the truth (worker process)."""
+    lake = simulated_lake(root, "rollout", developers=500, days=28, seed=seed)
+    frames = Frames(lake.snapshot())
+    slope = acceptance_latency_slope(shown_suggestions_sample(frames))
+    sat = satisfaction_latency_slopes(frames, developer_latency(frames))[0]
+    truth = load_truth(lake)["estimands"]["latency_slopes"]
+    shutil.rmtree(root)
+    return (
+        bool(slope.with_truth(truth["acceptance_log_odds_per_doubling"]).covers_truth),
+        bool(sat.with_truth(truth["satisfaction_per_doubling"]).covers_truth),
+    )
+
+
 @pytest.mark.slow
 def test_latency_slopes_cover_truth_in_18_of_20_seeds(tmp_path: Path) -> None:
-    acceptance, satisfaction = 0, 0
-    for seed in range(200, 220):
-        lake = simulated_lake(tmp_path / f"s{seed}", "rollout", developers=500, days=28, seed=seed)
-        frames = Frames(lake.snapshot())
-        slope = acceptance_latency_slope(shown_suggestions_sample(frames))
-        sat = satisfaction_latency_slopes(frames, developer_latency(frames))[0]
-        truth = load_truth(lake)["estimands"]["latency_slopes"]
-        acceptance += slope.with_truth(truth["acceptance_log_odds_per_doubling"]).covers_truth
-        satisfaction += sat.with_truth(truth["satisfaction_per_doubling"]).covers_truth
-        shutil.rmtree(tmp_path / f"s{seed}")
+    seeds = range(200, 220)
+    # Two spawned workers (not forked: the parent holds DuckDB and OpenMP threads).
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        rows = list(pool.map(_slopes_cover, [tmp_path / f"s{seed}" for seed in seeds], seeds))
+    acceptance = sum(a for a, _ in rows)
+    satisfaction = sum(s for _, s in rows)
     print(f"latency slopes: acceptance covered {acceptance}/20, satisfaction {satisfaction}/20")
     assert acceptance >= 18 and satisfaction >= 18
