@@ -11,6 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from codex_metrics.analysis.aipw import aipw, effect_by_experience
@@ -160,3 +161,39 @@ def test_twenty_seeds_meet_the_issue_criteria(tmp_path: Path) -> None:
     assert twfe_bias > 0.01 and abs(cs_bias) < twfe_bias
     assert sum(not _covers(row[4], row[3]) for row in rows) >= 15
     assert sum(_covers(row[5], 0.0) for row in rows) >= 18
+
+
+def _noise_panel(
+    rng: np.random.Generator, developers: int = 120, weeks: int = 16, drift: float = 0.0
+) -> pd.DataFrame:
+    """Developer-weeks of pure noise (adoption does nothing).
+
+    ``drift``: adopters' log duration falls by this much per week before adoption (a
+    pre-trend the test should find).
+    """
+    cohort = rng.choice([4.0, 8.0, 12.0, np.nan, np.nan, np.nan], size=developers)
+    person = rng.normal(0, 0.5, developers)
+    week_effect = rng.normal(0, 0.1, weeks)
+    rows = []
+    for i in range(developers):
+        for t in range(weeks):
+            if rng.random() < 0.15:  # weeks without tasks
+                continue
+            pre = -drift * (t - cohort[i]) if not np.isnan(cohort[i]) and t < cohort[i] else 0.0
+            y = person[i] + week_effect[t] + pre + rng.normal(0, 0.4)
+            rows.append((f"d{i}", t, y, 3, cohort[i], 5.0))
+    return pd.DataFrame(
+        rows, columns=["developer_id", "week", "y", "tasks", "cohort", "experience_years"]
+    )
+
+
+def test_pretrend_test_holds_its_size_and_finds_a_drift() -> None:
+    rng = np.random.default_rng(2026)
+    null = [callaway_santanna(_noise_panel(rng)).pretrend_p for _ in range(200)]
+    assert all(p is not None for p in null)
+    rejected = np.mean(np.array(null, dtype=float) < 0.05)
+    # 5% nominal; binomial SD over 200 panels is 1.5 points (the old cell-by-cell chi-square
+    # test rejected 59% of these panels).
+    assert 0.01 <= rejected <= 0.09, rejected
+    drifting = [callaway_santanna(_noise_panel(rng, drift=0.1)).pretrend_p for _ in range(40)]
+    assert np.mean(np.array(drifting, dtype=float) < 0.05) >= 0.8

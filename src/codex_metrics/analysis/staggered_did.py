@@ -11,7 +11,8 @@ developer-week's mean log task duration, treatment "adopted" from the week of ``
   the week g − 1 for the pre-adoption cells of the event study. Cells aggregate to an event study (by weeks since adoption, weighted by the cohort's
   developers active in the week) and to one ATT over the post-adoption cells. Standard errors
   from per-developer influence functions (so cells sharing developers covary correctly); the
-  pre-adoption cells (event time ≤ −2) give a joint Wald pre-trend test. Always-treated
+  four event weeks before adoption (−2 to −5) give a joint pre-trend test (Hotelling's
+  T², see :func:`_wald_p`). Always-treated
   developers (adopted before the second week) are left out: they have no week before adoption.
 * :func:`two_way_fixed_effects`: y = α_i + λ_t + β·D_it by OLS with developer-clustered errors,
   shown beside it because under staggered timing with effects varying by cohort it compares
@@ -46,6 +47,8 @@ __all__ = [
 ]
 
 MIN_DEVELOPERS = 5
+#: Leads in the joint pre-trend test: the event weeks -2 to -5.
+PRETREND_LEADS = 4
 ESTIMAND = "att_adoption_log_duration"
 
 
@@ -209,7 +212,8 @@ def callaway_santanna(panel: pd.DataFrame, *, method: str = "callaway_santanna")
     reason: str | None = None
     if pretrend_p is not None and pretrend_p < 0.05:
         status = AnalysisStatus.PRE_TRENDS
-        reason = f"joint test of {len(pre)} pre-adoption cells: p = {pretrend_p:.3g}"
+        leads = min(len({c.event for c in pre}), PRETREND_LEADS)
+        reason = f"joint test of the {leads} leads nearest adoption: p = {pretrend_p:.3g}"
     overall = Estimate(
         **base,
         estimate=theta,
@@ -232,16 +236,37 @@ def callaway_santanna(panel: pd.DataFrame, *, method: str = "callaway_santanna")
 
 
 def _wald_p(cells: list[_Cell]) -> float | None:
+    """Joint test that the event study's leads nearest adoption (event weeks -2 to -5) are 0.
+
+    One lead per event week (its cells aggregated as in the event study), not one per
+    (cohort, week) cell, and only the :data:`PRETREND_LEADS` weeks nearest adoption (where
+    anticipation and selection show, and where every cohort has support): with tens of
+    developers per cohort the covariance of every cell, or of every lead, is too noisy to
+    invert, and the test rejected 59% (every cell) and 12-17% (every lead) of pure-noise
+    panels of 120 developers at the 5% level. The Wald statistic of the leads'
+    influence-function covariance is read as Hotelling's T² (an F with k and N - k degrees
+    of freedom, N the developers): 5.5% of those panels, 4% with 600 developers.
+    """
     if not cells:
         return None
-    theta = np.array([c.att for c in cells])
-    infl = np.column_stack([c.influence for c in cells])
-    cov = infl.T @ infl
+    theta, influence = [], []
+    for e in sorted({c.event for c in cells}, reverse=True)[:PRETREND_LEADS]:
+        group = [c for c in cells if c.event == e]
+        w = np.array([c.weight for c in group])
+        w = w / w.sum()
+        theta.append(float(sum(wk * c.att for wk, c in zip(w, group, strict=True))))
+        influence.append(np.asarray(sum(wk * c.influence for wk, c in zip(w, group, strict=True))))
+    infl = np.column_stack(influence)
+    n = int(np.count_nonzero(np.any(infl != 0, axis=1)))
+    k = len(theta)
+    if n <= k + 1:
+        return None
+    cov = infl.T @ infl * n / (n - 1)
     try:
-        stat = float(theta @ np.linalg.pinv(cov) @ theta)
+        t2 = float(np.asarray(theta) @ np.linalg.pinv(cov) @ np.asarray(theta))
     except np.linalg.LinAlgError:
         return None
-    return float(stats.chi2.sf(stat, len(cells)))
+    return float(stats.f.sf(t2 * (n - k) / (k * (n - 1)), k, n - k))
 
 
 def _demean(
