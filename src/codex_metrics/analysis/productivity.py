@@ -4,10 +4,11 @@
 AI on speed (AIPW per task, staggered DiD per developer-week, TWFE, naive, placebo, effect by
 experience), latency against acceptance and satisfaction, the acceptance models, developer
 segments and the failure taxonomy. On real data the adoption DiD also runs on PR cycle time
-(:mod:`~codex_metrics.analysis.pr_cycle_time`: adoption from Copilot per-user activity, PRs from
-the collectors). On a simulated world each estimate carries the simulator's truth beside it. :func:`publish_results` writes the estimates to ``analysis_results`` (one
-commit, scope = the analysis run id) and :func:`latest_results` reads the newest run back as
-records, for the dashboard.
+(:mod:`~codex_metrics.analysis.pr_cycle_time`: adoption from Copilot per-user activity, PRs
+from the collectors). On a simulated world each estimate carries the simulator's truth beside
+it. :func:`publish_results` writes the estimates to ``analysis_results`` (one commit, scope =
+the analysis run id) and :func:`latest_results` reads the newest run back as records, for the
+dashboard.
 """
 
 from __future__ import annotations

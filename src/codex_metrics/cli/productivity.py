@@ -41,8 +41,9 @@ def productivity(
     """Productivity analysis: what AI does to speed, for whom, and what gets accepted.
 
     Acceptance models, latency vs satisfaction, the causal effect of AI on task duration
-    (AIPW, staggered DiD), developer segments and the failure taxonomy; the estimates are
-    published to analysis_results for the dashboard.
+    (AIPW, staggered DiD) and, on real data, of Copilot adoption on PR cycle time (from
+    ingested per-user reports and collected PRs), developer segments and the failure
+    taxonomy; the estimates are published to analysis_results for the dashboard.
 
     Example: codex-metrics productivity --format html --output productivity.html
     """
