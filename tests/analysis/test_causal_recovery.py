@@ -5,9 +5,7 @@ Fast: three seeds (8-week worlds of 1,500 developers). Slow: 20 seeds, the issue
 
 from __future__ import annotations
 
-import multiprocessing
 import shutil
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +25,7 @@ from codex_metrics.analysis.staggered_did import (
 from codex_metrics.lake import Lake
 from codex_metrics.telemetry.truth import load_truth
 from tests.analysis.conftest import causal_lake
+from tests.parallel import map_seeds
 
 
 def _estimates(lake: Lake) -> dict[str, object]:
@@ -124,10 +123,7 @@ def _seed_row(
 @pytest.mark.slow
 def test_twenty_seeds_meet_the_issue_criteria(tmp_path: Path) -> None:
     seeds = range(100, 120)
-    # Two spawned workers (the machine's two cores); spawn, not fork: the parent holds DuckDB
-    # and OpenMP threads.
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        rows = list(pool.map(_seed_row, [tmp_path / f"s{seed}" for seed in seeds], seeds))
+    rows = map_seeds(_seed_row, [tmp_path / f"s{seed}" for seed in seeds], seeds)
     checks = []
     for k_est, k_truth in ((0, 1), (2, 3)):
         est = [row[k_est] for row in rows]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import shutil
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from codex_metrics.analysis.latency_satisfaction import (
 from codex_metrics.analysis.productivity import ProductivityReport
 from codex_metrics.telemetry.truth import load_truth
 from tests.conftest import simulated_lake
+from tests.parallel import map_seeds
 
 
 def test_acceptance_latency_slope_covers_the_simulators(rollout_report: ProductivityReport) -> None:
@@ -78,9 +77,7 @@ def _slopes_cover(root: Path, seed: int) -> tuple[bool, bool]:
 @pytest.mark.slow
 def test_latency_slopes_cover_truth_in_18_of_20_seeds(tmp_path: Path) -> None:
     seeds = range(200, 220)
-    # Two spawned workers (not forked: the parent holds DuckDB and OpenMP threads).
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        rows = list(pool.map(_slopes_cover, [tmp_path / f"s{seed}" for seed in seeds], seeds))
+    rows = map_seeds(_slopes_cover, [tmp_path / f"s{seed}" for seed in seeds], seeds)
     acceptance = sum(a for a, _ in rows)
     satisfaction = sum(s for _, s in rows)
     print(f"latency slopes: acceptance covered {acceptance}/20, satisfaction {satisfaction}/20")

@@ -4,12 +4,14 @@ Each seed simulates a fresh ab_test world, so the spread across seeds is the rea
 distribution of the whole pipeline: simulator → lake → metric catalogue → statistics.
 
 Runtime: a small simulated world and its analysis cost under a second, so the coverage check
-runs the issue's 200 seeds (about 3 minutes on 2 cores); a vectorised equivalent with 2,000
+runs the issue's 200 seeds (in worker processes, one per core: ``tests/parallel.py``); a vectorised equivalent with 2,000
 replicates holds the tight 93.5-96.5% band. ``benchmarks/bench_experiments_calibration.py``
 prints the same figures with more verdict seeds.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +21,7 @@ from codex_metrics.experiments.design import load_experiment
 from codex_metrics.experiments.frequentist import compare
 from codex_metrics.experiments.lake_stats import metric_statistics
 from codex_metrics.experiments.quantile_stats import QuantileRequest, quantile_statistics
+from tests.parallel import map_seeds
 
 from .simulated import POWERED, SMALL, experiment_id, simulated
 
@@ -29,37 +32,42 @@ VERDICT_METRICS = (PRIMARY, "latency_mean_ms", "error_rate")
 P90 = QuantileRequest("latency_p90_ms", 0.9, {"feature": ["code_completion"]})
 
 
+def _calibration_seed(
+    root: Path, seed: int
+) -> tuple[dict[bool, tuple[bool, float]], dict[str, bool]]:
+    """One world's CIs: per CUPED on/off (covers truth, width), and the P90 CI covers truth."""
+    out: dict[bool, tuple[bool, float]] = {}
+    p90_hit: dict[str, bool] = {}
+    with simulated(root, developers=120, days=8, seed=seed, overrides=SMALL) as (lake, truth):
+        con = lake.connect()
+        design = load_experiment(con, experiment_id(con))
+        stats = metric_statistics(con, design, PRIMARY, slices=False)
+        for cuped in (True, False):
+            cmp, *_ = compare_arms(
+                stats.overall["A"], stats.overall["B"], options=AnalysisOptions(cuped=cuped)
+            )
+            eff = cmp.absolute
+            covers = eff.ci_low <= truth["pooled_acceptance_difference"] <= eff.ci_high
+            out[cuped] = (bool(covers), eff.ci_high - eff.ci_low)
+        true_p90 = truth["completion_latency_p90_ms_b"] - truth["completion_latency_p90_ms_a"]
+        for mode, small in (("corrected", True), ("gbstats", False)):
+            arms = quantile_statistics(con, design, [P90], small_sample=small)
+            p90 = compare(arms["latency_p90_ms"]["A"], arms["latency_p90_ms"]["B"]).absolute
+            p90_hit[mode] = bool(p90.ci_low <= true_p90 <= p90.ci_high)
+        con.close()
+    return out, p90_hit
+
+
 @pytest.mark.slow
 def test_ci_covers_the_pooled_rate_estimand_and_cuped_narrows_it(tmp_path):
     """200 seeds: the 95% CI of the pooled acceptance-rate difference covers truth.json's
     estimand, with and without CUPED; CUPED narrows it on average. In the same worlds, the
     clustered P90 completion-latency difference covers the truth's P90 difference."""
-    seeds = 200
-    hits = {True: 0, False: 0}
-    widths = {True: [], False: []}
-    p90_hits = {"corrected": 0, "gbstats": 0}
-    for seed in range(seeds):
-        with simulated(
-            tmp_path / f"s{seed}", developers=120, days=8, seed=seed, overrides=SMALL
-        ) as (lake, truth):
-            con = lake.connect()
-            design = load_experiment(con, experiment_id(con))
-            stats = metric_statistics(con, design, PRIMARY, slices=False)
-            for cuped in (True, False):
-                cmp, *_ = compare_arms(
-                    stats.overall["A"], stats.overall["B"], options=AnalysisOptions(cuped=cuped)
-                )
-                eff = cmp.absolute
-                hits[cuped] += eff.ci_low <= truth["pooled_acceptance_difference"] <= eff.ci_high
-                widths[cuped].append(eff.ci_high - eff.ci_low)
-            true_p90 = truth["completion_latency_p90_ms_b"] - truth["completion_latency_p90_ms_a"]
-            for mode, small in (("corrected", True), ("gbstats", False)):
-                arms = quantile_statistics(con, design, [P90], small_sample=small)
-                p90 = compare(arms["latency_p90_ms"]["A"], arms["latency_p90_ms"]["B"]).absolute
-                p90_hits[mode] += p90.ci_low <= true_p90 <= p90.ci_high
-            con.close()
-    coverage = {k: v / seeds for k, v in hits.items()}
-    p90_coverage = {k: v / seeds for k, v in p90_hits.items()}
+    seeds = range(200)
+    rows = map_seeds(_calibration_seed, [tmp_path / f"s{seed}" for seed in seeds], seeds)
+    coverage = {cuped: np.mean([r[0][cuped][0] for r in rows]) for cuped in (True, False)}
+    widths = {cuped: [r[0][cuped][1] for r in rows] for cuped in (True, False)}
+    p90_coverage = {mode: np.mean([r[1][mode] for r in rows]) for mode in ("corrected", "gbstats")}
     narrowing = 1 - np.mean(widths[True]) / np.mean(widths[False])
     print(
         f"\ncoverage CUPED {coverage[True]:.3f}, raw {coverage[False]:.3f}; CUPED narrows CI by {narrowing:.1%}"
@@ -75,19 +83,31 @@ def test_ci_covers_the_pooled_rate_estimand_and_cuped_narrows_it(tmp_path):
     assert narrowing > 0.2
 
 
+def _verdict(root: Path, seed: int, developers: int, days: int, overrides: dict) -> Decision:
+    """One world's verdict (a worker process)."""
+    with simulated(root, developers=developers, days=days, seed=seed, overrides=overrides) as (
+        lake,
+        _,
+    ):
+        con = lake.connect()
+        opts = AnalysisOptions(slices=False, metrics=VERDICT_METRICS)
+        decision = analyze_experiment(con, experiment_id(con), opts).verdict.decision
+        con.close()
+    return decision
+
+
 def _verdicts(
     tmp_path, seeds: range, *, developers: int, days: int, overrides: dict
 ) -> list[Decision]:
-    out = []
-    for seed in seeds:
-        with simulated(
-            tmp_path / f"v{seed}", developers=developers, days=days, seed=seed, overrides=overrides
-        ) as (lake, _):
-            con = lake.connect()
-            opts = AnalysisOptions(slices=False, metrics=VERDICT_METRICS)
-            out.append(analyze_experiment(con, experiment_id(con), opts).verdict.decision)
-            con.close()
-    return out
+    n = len(seeds)
+    return map_seeds(
+        _verdict,
+        [tmp_path / f"v{seed}" for seed in seeds],
+        seeds,
+        [developers] * n,
+        [days] * n,
+        [overrides] * n,
+    )
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ from codex_metrics.lake import Lake
 from codex_metrics.telemetry.scenarios import build_config
 from codex_metrics.telemetry.simulator import simulate
 from codex_metrics.telemetry.truth import load_truth
+from tests.parallel import map_seeds
 
 EXPERIMENT = "exp-models-b-c-vs-a"
 PRIMARY = "acceptance_rate_by_count"
@@ -71,35 +72,51 @@ def test_holm_runs_over_every_arm_and_srm_over_every_arm(small):
     assert srm.p_value == pytest.approx(sps.chisquare(observed, expected).pvalue)
 
 
+def _three_arm_seed(
+    root: Path, seed: int, overrides: dict, with_power: bool
+) -> tuple[Decision, str | None, float | None]:
+    """One world's verdict and arm, and `ab power`'s power for the primary of B if asked."""
+    lake = _world(root, developers=450, days=9, seed=seed, overrides=overrides)
+    con = lake.connect()
+    report = analyze_experiment(
+        con, EXPERIMENT, AnalysisOptions(slices=False, metrics=VERDICT_METRICS)
+    )
+    power = None
+    if with_power:
+        truth = load_truth(lake)["estimands"]["ab_test"]
+        primary = next(m for m in report.metrics if m.metric == PRIMARY and m.arm == "B")
+        counts = report.health.counts.developers
+        power = plan_power(
+            con,
+            PRIMARY,
+            relative_mde=truth["acceptance_rate_b"] / truth["acceptance_rate_a"] - 1,
+            developers=counts["A"] + counts["B"],
+            alpha=0.05 / 6,  # Bonferroni over the Holm family: at least Holm's power
+            variance_reduction=primary.variance_reduction,
+            days=6,
+        ).plan.power
+    con.close()
+    shutil.rmtree(root, ignore_errors=True)
+    return report.verdict.decision, report.verdict.arm, power
+
+
 @pytest.mark.slow
 def test_the_best_arm_ships_and_no_arm_better_is_inconclusive(tmp_path):
     """30 seeds each (450 developers, 6-day experiment): B is truly best (C a smaller lift), and
     `ab power` gives the primary comparison of B at least 90% power; then no arm is better."""
-    opts = AnalysisOptions(slices=False, metrics=VERDICT_METRICS)
+    runs = [("best", POWERED, seed) for seed in range(30)]
+    runs += [("null", NULL, seed) for seed in range(100, 130)]
+    rows = map_seeds(
+        _three_arm_seed,
+        [tmp_path / f"{mode}{seed}" for mode, _, seed in runs],
+        [seed for *_, seed in runs],
+        [overrides for _, overrides, _ in runs],
+        [i == 0 for i in range(len(runs))],
+    )
     decisions: dict[str, list[tuple[Decision, str | None]]] = {"best": [], "null": []}
-    power = None
-    for mode, overrides, seeds in (("best", POWERED, range(30)), ("null", NULL, range(100, 130))):
-        for seed in seeds:
-            root = tmp_path / f"{mode}{seed}"
-            lake = _world(root, developers=450, days=9, seed=seed, overrides=overrides)
-            con = lake.connect()
-            report = analyze_experiment(con, EXPERIMENT, opts)
-            decisions[mode].append((report.verdict.decision, report.verdict.arm))
-            if power is None:
-                truth = load_truth(lake)["estimands"]["ab_test"]
-                primary = next(m for m in report.metrics if m.metric == PRIMARY and m.arm == "B")
-                counts = report.health.counts.developers
-                power = plan_power(
-                    con,
-                    PRIMARY,
-                    relative_mde=truth["acceptance_rate_b"] / truth["acceptance_rate_a"] - 1,
-                    developers=counts["A"] + counts["B"],
-                    alpha=0.05 / 6,  # Bonferroni over the Holm family: at least Holm's power
-                    variance_reduction=primary.variance_reduction,
-                    days=6,
-                ).plan.power
-            con.close()
-            shutil.rmtree(root, ignore_errors=True)
+    for (mode, _, _), (decision, arm, _) in zip(runs, rows, strict=True):
+        decisions[mode].append((decision, arm))
+    power = rows[0][2]
     shipped_b = decisions["best"].count((Decision.SHIP, "B"))
     inconclusive = sum(d is Decision.INCONCLUSIVE for d, _ in decisions["null"])
     print(
