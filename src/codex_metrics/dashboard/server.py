@@ -125,25 +125,33 @@ WARM_MODULES = (
 )
 
 
-def _warm_lake(path: str | None) -> None:
-    """Read the lake's table logs and file footers once before listening.
+#: Seconds the server may spend rendering the default page before it listens (0: skip it).
+WARM_RENDER_SECONDS = float(os.environ.get("CODEX_METRICS_DASHBOARD_WARM_SECONDS", "120"))
 
-    They stay cached in this process, so the first visitor does not wait for them. A failure
-    here never stops the server.
+
+def _warm_render(app_file: str) -> None:
+    """Render the app's default page once, headless, before listening.
+
+    Streamlit's caches (``st.cache_data``, ``st.cache_resource``) belong to the process, not to
+    a session, so the snapshot, the filter values and the Overview's queries computed here are
+    what the first visitor's session reads: a fresh server answers its first visitor as fast
+    as a warm one (the server takes that much longer to start). Nothing here writes to the lake;
+    a failure or a time-out only costs the first visitor the time.
     """
-    if not path or not (Path(path) / "_lake.json").exists():
+    lake = os.environ.get("CODEX_METRICS_LAKE")
+    if WARM_RENDER_SECONDS <= 0 or not lake or not (Path(lake) / "_lake.json").exists():
         return
     try:
-        from codex_metrics.lake import Lake
-        from codex_metrics.metrics import open_engine
+        from streamlit.testing.v1 import AppTest
 
-        open_engine(Lake.open(Path(path), create=False).snapshot(), "duckdb")
+        print("codex-metrics: reading the lake for the first page...", file=sys.stderr)
+        AppTest.from_file(app_file, default_timeout=WARM_RENDER_SECONDS).run()
     except Exception:  # noqa: BLE001 - a warm-up failure only costs the first visitor time
         return
 
 
 def main() -> None:
-    """Streamlit's CLI after importing :data:`WARM_MODULES`.
+    """Streamlit's CLI after importing :data:`WARM_MODULES` and one headless render.
 
     Usage: ``python -m codex_metrics.dashboard.server run APP [streamlit options]``.
     """
@@ -151,7 +159,8 @@ def main() -> None:
 
     for name in WARM_MODULES:
         importlib.import_module(name)
-    _warm_lake(os.environ.get("CODEX_METRICS_LAKE"))
+    if len(sys.argv) > 2 and sys.argv[1] == "run":
+        _warm_render(sys.argv[2])
     from streamlit.web.cli import main as streamlit_main
 
     sys.argv = ["streamlit", *sys.argv[1:]]
