@@ -16,7 +16,7 @@ __all__ = ["render_productivity_html", "render_productivity_json"]
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:2rem;max-width:1100px;color:#222}
-table{border-collapse:collapse;margin:1rem 0;font-size:.85rem}
+table{border-collapse:collapse;margin:1rem 0;font-size:.85rem;display:block;overflow-x:auto}
 td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}
 th{background:#f3f3f3}.warn{color:#a15c00}.note{color:#555;font-size:.9rem}
 """
@@ -101,9 +101,8 @@ def _figures(report: ProductivityReport) -> list[go.Figure]:
         figs.append(
             _forest(
                 [_row(e, e.subgroup or "") for e in events],
-                f"Event study (Callaway-Sant'Anna) on {outcome}: effect by weeks since adoption "
-                "(leads against week −1)",
-                "log ratio",
+                f"Event study (Callaway-Sant'Anna) on {outcome}",
+                "log ratio by weeks since adoption (leads against week −1)",
             )
         )
     by_exp = [e for e in est if e.estimand == "effect_log_duration_coding_task"]
