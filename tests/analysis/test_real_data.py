@@ -252,7 +252,7 @@ def test_report_carries_the_real_data_assumptions(real_report: ProductivityRepor
     assert ESTIMAND in page and "review latency" in page
     assert "Effect of adopting Copilot on log PR cycle time" in page
     assert "att_adoption (PR cycle time) \\u00b7 callaway_santanna" in page  # Plotly's JSON
-    assert "on log PR cycle time (opened to merged): effect by weeks since adoption" in page
+    assert "Event study (Callaway-Sant'Anna) on log PR cycle time (opened to merged)" in page
 
 
 def test_productivity_cli_on_real_data(real_lake: Lake, tmp_path: Path) -> None:
