@@ -40,7 +40,12 @@ TasksOption = Annotated[
 ]
 WorkersOption = Annotated[
     int | None,
-    typer.Option("--workers", help="Sandboxed workers (default: 4 per core).", show_default=False),
+    typer.Option(
+        "--workers",
+        help="Sandboxed workers, a fixed pool (default: one per core, growing to 4 per core "
+        "while samples wait on their time limit).",
+        show_default=False,
+    ),
 ]
 TimeoutOption = Annotated[
     float, typer.Option("--timeout", help="Wall-clock limit per sample, seconds.")

@@ -1,9 +1,11 @@
 """Running many programs on a few sandboxed fork servers.
 
 Each worker thread owns one :class:`~codex_metrics.evaluation.sandbox.SandboxWorker` (a
-bubblewrap sandbox started once) and feeds it programs one at a time. There are more workers
-than cores by default, so samples stuck in a wall-clock wait do not hold the others back.
-Results come back in input order whatever order the workers finish in.
+bubblewrap sandbox started once) and feeds it programs one at a time. By default the pool
+starts with one worker per core and grows (up to :func:`default_workers`) while samples sit in
+a wall-clock wait, so a time-out does not hold the others back and fast samples do not pay
+for workers they do not need. Results come back in input order whatever order the workers
+finish in.
 
 No sample can stop the run. A sample that kills its worker is a ``crash`` and the worker is
 restarted; a worker that cannot restore a clean sandbox after a sample is replaced (the sample
@@ -17,6 +19,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 from codex_metrics.errors import ParameterError, SandboxError
@@ -35,6 +38,9 @@ __all__ = ["check_sandbox", "default_workers", "run_programs"]
 
 ResultCallback = Callable[[int, ExecutionResult], None]
 _START_ATTEMPTS = 3  # consecutive failures to start a worker before its thread gives up
+#: A sample running longer than this is waiting (a time-out, a sleep): the pool may grow.
+_STUCK_SECONDS = 0.25
+_POLL_SECONDS = 0.05
 
 
 def default_workers() -> int:
@@ -68,6 +74,13 @@ class _Run:
         self.on_result = on_result
         self.started_any = False
         self.start_errors: list[str] = []
+        self.busy_since: dict[int, float] = {}  # worker thread ident -> its sample's start
+
+    def stuck(self) -> int:
+        """Workers whose current sample has run longer than :data:`_STUCK_SECONDS`."""
+        now = time.monotonic()
+        with self.lock:
+            return sum(now - t > _STUCK_SECONDS for t in self.busy_since.values())
 
     def record(self, index: int, result: ExecutionResult) -> None:
         self.results[index] = result
@@ -94,6 +107,9 @@ def _work(
                 index = run.jobs.get_nowait()
             except queue.Empty:
                 return
+            me = threading.get_ident()
+            with run.lock:
+                run.busy_since[me] = time.monotonic()
             try:
                 report = worker.run(programs[index] or "", limits)
             except SandboxError as exc:  # this worker cannot start: leave the sample to others
@@ -107,6 +123,9 @@ def _work(
             except Exception as exc:  # noqa: BLE001 - a harness bug costs one verdict, no more
                 worker.kill()
                 report = {"harness_error": f"{type(exc).__name__}: {exc}"[:500]}
+            finally:
+                with run.lock:
+                    run.busy_since.pop(me, None)
             failures = 0
             if worker.started:
                 run.started_any = True
@@ -132,7 +151,8 @@ def run_programs(
         limits: per-sample limits.
         sandbox: isolation settings (bubblewrap on by default); tmpfs sizes are scaled down
             when the workers' together would not fit in a quarter of the machine's memory.
-        workers: parallel sandboxed workers (default: :func:`default_workers`).
+        workers: a fixed number of parallel sandboxed workers (default: one per core, growing
+            up to :func:`default_workers` while samples wait on their time limit).
         on_result: called as ``on_result(index, result)`` as each result arrives (from worker
             threads; keep it quick and thread-safe).
 
@@ -160,19 +180,30 @@ def run_programs(
             run.jobs.put(index)
     pending = run.jobs.qsize()
     if pending:
-        threads = min(count, pending)
-        config = bounded_sandbox(sandbox, threads) if sandbox.enabled else sandbox
-        pool = [
-            threading.Thread(
+        most = min(count, pending)
+        # Explicit workers: a fixed pool. Default: one per core, more while samples wait.
+        first = most if workers is not None else min(most, os.cpu_count() or 1)
+        config = bounded_sandbox(sandbox, most) if sandbox.enabled else sandbox
+        pool: list[threading.Thread] = []
+
+        def grow() -> None:
+            thread = threading.Thread(
                 target=_work,
                 args=(run, programs, limits, config),
-                name=f"eval-worker-{i}",
+                name=f"eval-worker-{len(pool)}",
                 daemon=True,
             )
-            for i in range(threads)
-        ]
-        for thread in pool:
+            pool.append(thread)
             thread.start()
+
+        for _ in range(first):
+            grow()
+        while len(pool) < most and any(t.is_alive() for t in pool):
+            alive = sum(t.is_alive() for t in pool)
+            if not run.jobs.empty() and alive < first + run.stuck():
+                grow()
+            else:
+                time.sleep(_POLL_SECONDS)
         for thread in pool:
             thread.join()
     missing = [i for i, r in enumerate(run.results) if r is None]
