@@ -141,6 +141,15 @@ def _cells(panel: pd.DataFrame) -> tuple[list[_Cell], int, int] | AnalysisStatus
     return cells, int((g_arr >= 1).sum()), int(never.sum())
 
 
+def _weighted(cells: list[_Cell]) -> tuple[np.ndarray, float, np.ndarray]:
+    """The cells' weights (summing to 1), weighted ATT and per-developer influence function."""
+    w = np.array([c.weight for c in cells])
+    w = w / w.sum()
+    theta = float(sum(wk * c.att for wk, c in zip(w, cells, strict=True)))
+    influence = np.asarray(sum(wk * c.influence for wk, c in zip(w, cells, strict=True)))
+    return w, theta, influence
+
+
 def _aggregate(cells: list[_Cell], *, sample: bool = True) -> tuple[float, float]:
     """Weighted ATT of ``cells`` and its standard error.
 
@@ -152,10 +161,7 @@ def _aggregate(cells: list[_Cell], *, sample: bool = True) -> tuple[float, float
     pure untreated noise: per cohort, n_g × mean over never-adopters of (Σ_c a_c·noise_c)²
     with a_c = w_c / n_c. The never-adopters' own part keeps its influence function.
     """
-    w = np.array([c.weight for c in cells])
-    w = w / w.sum()
-    theta = float(sum(wk * c.att for wk, c in zip(w, cells, strict=True)))
-    influence = np.asarray(sum(wk * c.influence for wk, c in zip(w, cells, strict=True)))
+    w, theta, influence = _weighted(cells)
     if not sample:
         return theta, float(math.sqrt(np.sum(influence**2)))
     controls = np.asarray(sum(c.control_noise != 0 for c in cells)) > 0
@@ -251,11 +257,9 @@ def _wald_p(cells: list[_Cell]) -> float | None:
         return None
     theta, influence = [], []
     for e in sorted({c.event for c in cells}, reverse=True)[:PRETREND_LEADS]:
-        group = [c for c in cells if c.event == e]
-        w = np.array([c.weight for c in group])
-        w = w / w.sum()
-        theta.append(float(sum(wk * c.att for wk, c in zip(w, group, strict=True))))
-        influence.append(np.asarray(sum(wk * c.influence for wk, c in zip(w, group, strict=True))))
+        _, lead, lead_influence = _weighted([c for c in cells if c.event == e])
+        theta.append(lead)
+        influence.append(lead_influence)
     infl = np.column_stack(influence)
     n = int(np.count_nonzero(np.any(infl != 0, axis=1)))
     k = len(theta)
