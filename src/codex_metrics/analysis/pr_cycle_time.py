@@ -80,11 +80,16 @@ WHERE is_pull_request AND merged_at IS NOT NULL AND author IS NOT NULL
   AND NOT coalesce(author_is_bot, false) AND merged_at >= created_at
 """
 
+#: Copilot per-user rows: who, which day, whether it counts as use, the report's window.
+_USAGE = f"""
+SELECT developer_id, CAST(day AS DATE) AS day, {_ACTIVE} AS active,
+       report_start_day, report_end_day
+FROM copilot_user_daily WHERE developer_id IS NOT NULL
+"""
+
 _INPUTS = f"""
 WITH prs AS ({_MERGED_PRS}),
-     usage AS (SELECT developer_id, CAST(day AS DATE) AS day, {_ACTIVE} AS active,
-                      report_start_day, report_end_day
-               FROM copilot_user_daily WHERE developer_id IS NOT NULL),
+     usage AS ({_USAGE}),
      reports AS (SELECT DISTINCT report_start_day AS s, report_end_day AS e FROM usage),
      covered AS (
          SELECT DISTINCT CAST(d AS DATE) AS day
@@ -107,11 +112,7 @@ SELECT (SELECT count(*) FROM prs) AS merged_prs,
 
 _PANEL = f"""
 WITH prs AS ({_MERGED_PRS}),
-usage AS (
-    SELECT developer_id, CAST(day AS DATE) AS day, {_ACTIVE} AS active,
-           report_start_day, report_end_day
-    FROM copilot_user_daily WHERE developer_id IS NOT NULL
-),
+usage AS ({_USAGE}),
 coverage AS (SELECT min(report_start_day) AS first_day, max(report_end_day) AS last_day
              FROM usage),
 copilot AS (
@@ -164,7 +165,7 @@ ORDER BY developer_id, week
 
 _AUTHOR_COUNTS = f"""
 WITH prs AS ({_MERGED_PRS}),
-usage AS (SELECT developer_id, {_ACTIVE} AS active FROM copilot_user_daily),
+usage AS ({_USAGE}),
 copilot AS (SELECT developer_id, bool_or(active) AS active FROM usage GROUP BY 1),
 roster AS (SELECT DISTINCT developer_id::VARCHAR AS developer_id,
                   adopted_at IS NOT NULL AS adopted FROM developers)
