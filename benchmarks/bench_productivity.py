@@ -3,8 +3,9 @@
 Claim (issue 15): the whole analysis on one month of 10,000 simulated developers (about 7M
 suggestions) runs in under 2 minutes on this machine. The baseline, measured in the same run,
 is one DuckDB scan that hashes every column the analysis reads (suggestions, tasks,
-surveys, developers; a bare count(*) would read no column at all); the script prints where the time goes and the ratio to that scan. Before timing,
-it checks that the run produced its estimates (an equality check on the estimate keys).
+surveys, developers; a bare count(*) would read no column at all); the script prints where
+the time goes and the ratio to that scan. Before timing, it checks that the run produced its
+estimates (an equality check on the estimate keys).
 
     python benchmarks/bench_productivity.py --lake /tmp/bench-lake [--developers 10000]
 """

@@ -4,8 +4,8 @@ Each seed simulates a fresh ab_test world, so the spread across seeds is the rea
 distribution of the whole pipeline: simulator → lake → metric catalogue → statistics.
 
 Runtime: a small simulated world and its analysis cost under a second, so the coverage check
-runs the issue's 200 seeds (in worker processes, one per core: ``tests/parallel.py``); a vectorised equivalent with 2,000
-replicates holds the tight 93.5-96.5% band. ``benchmarks/bench_experiments_calibration.py``
+runs the issue's 200 seeds (in worker processes, one per core: ``tests/parallel.py``); a
+vectorised equivalent with 2,000 replicates holds the tight 93.5-96.5% band. ``benchmarks/bench_experiments_calibration.py``
 prints the same figures with more verdict seeds.
 """
 
